@@ -1,0 +1,30 @@
+"""Plumbing shared by the Deep Learning 101 notebooks: data, logs, run profiles and curves.
+
+Import what a notebook needs in one line, e.g.::
+
+    from dl101 import load_cifar10, new_run, choose_profile, plot_runs, results_table
+
+tflearn needs one more import, ``from dl101.tflearn_compat import new_graph``, kept apart
+because it switches TensorFlow into graph mode, which the Keras notebook must not do.
+"""
+
+from dl101.curves import KERAS, TFLEARN, plot_runs, read_scalars, results_table
+from dl101.data import CIFAR10_CLASSES, DataError, load_cifar10, load_mnist
+from dl101.logs import log_dir, new_run
+from dl101.profiles import choose_profile, describe
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "KERAS",
+    "TFLEARN",
+    "DataError",
+    "choose_profile",
+    "describe",
+    "load_cifar10",
+    "load_mnist",
+    "log_dir",
+    "new_run",
+    "plot_runs",
+    "read_scalars",
+    "results_table",
+]

@@ -1,0 +1,75 @@
+"""Run profiles: how much training a notebook does, so it fits the machine it runs on.
+
+The article trained for 50 epochs on a cloud GPU. On a laptop CPU that takes hours per
+notebook, so without a GPU the notebooks train less (fewer epochs, a subset of the training
+images) but always validate on the full test set, and say which settings produced their
+numbers. Tests use ``smoke``, which only proves the notebook runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+PROFILE_VARIABLE = "DL101_PROFILE"
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Training settings for the CIFAR-10 experiments.
+
+    A size of ``None`` means the whole set, so ``images[: profile.train_size]`` always works.
+    """
+
+    name: str
+    epochs: int
+    train_size: int | None
+    validation_size: int | None
+    summary: str
+
+
+PROFILES = {
+    "full": Profile(
+        "full", epochs=50, train_size=None, validation_size=None,
+        summary="the article's settings: 50 epochs on all 50,000 training images",
+    ),
+    "cpu": Profile(
+        "cpu", epochs=5, train_size=20_000, validation_size=None,
+        summary="sized for a laptop CPU: 5 epochs on 20,000 of the 50,000 training images, "
+        "validated on all 10,000 test images",
+    ),
+    "smoke": Profile(
+        "smoke", epochs=1, train_size=512, validation_size=256,
+        summary="a quick check that everything runs: 1 epoch on 512 images; its numbers mean nothing",
+    ),
+}  # fmt: skip
+
+
+def gpu_available() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def choose_profile(requested: str | None = None) -> Profile:
+    """The profile to run: ``requested`` (a notebook parameter), else ``$DL101_PROFILE``, else auto.
+
+    Auto means ``full`` on a machine with a GPU and ``cpu`` without one.
+    """
+    name = (requested or os.environ.get(PROFILE_VARIABLE) or AUTO).strip().lower()
+    if name == AUTO:
+        name = "full" if gpu_available() else "cpu"
+    if name not in PROFILES:
+        choices = ", ".join([*PROFILES, AUTO])
+        raise ValueError(f"Unknown run profile {name!r}. Choose one of: {choices}.")
+    return PROFILES[name]
+
+
+def describe(profile: Profile) -> str:
+    """What a notebook prints at the top: the profile, what it means, and how to change it."""
+    return (
+        f"Run profile: {profile.name} ({profile.summary}).\n"
+        f"To change it, set {PROFILE_VARIABLE} to full, cpu or smoke before starting Jupyter, "
+        "or set `profile` in the notebook's parameters cell and re-run."
+    )

@@ -1,0 +1,100 @@
+"""Execute the notebooks headless, in reading order, and print a short summary.
+
+``make run`` calls this. Each notebook runs in a fresh kernel, exactly as Kernel > Restart &
+Run All would, and its executed copy (with outputs and plots) is written to ``executed/``.
+A failing notebook does not stop the others; the exit status says whether all passed.
+
+    python -m dl101.run_notebooks                 # all notebooks
+    python -m dl101.run_notebooks start_here      # just one
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dl101.logs import log_dir
+from dl101.paths import REPO_ROOT
+from dl101.profiles import PROFILE_VARIABLE
+
+NOTEBOOKS = (
+    "start_here",
+    "experiment_0_few_layers",
+    "experiment_0_three_layer_sets",
+    "experiment_1_dropout",
+    "experiment_2_l2",
+    "experiment_3_batch_size",
+    "experiment_4_learning_rate",
+    "keras_mnist",
+)
+EXECUTED_DIR = REPO_ROOT / "executed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    notebook: str
+    succeeded: bool
+    seconds: float
+    detail: str
+
+
+def execute(source: Path, output_dir: Path, parameters: dict[str, object] | None = None) -> Outcome:
+    """Run one notebook in a fresh kernel; never raises for an error inside the notebook."""
+    import papermill
+
+    name = source.stem
+    output = output_dir / source.name
+    started = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            source, output, parameters=parameters or {}, cwd=REPO_ROOT, progress_bar=True
+        )
+    except papermill.PapermillExecutionError as error:
+        detail = f"cell {error.exec_count} raised {error.ename}: {error.evalue}"
+        return Outcome(name, False, time.monotonic() - started, detail)
+    return Outcome(name, True, time.monotonic() - started, f"executed copy: {output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", metavar="NAME", help=f"default: all of {', '.join(NOTEBOOKS)}"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=EXECUTED_DIR, help="where executed copies go"
+    )
+    parser.add_argument(
+        "--profile", help=f"run profile for every notebook (default: ${PROFILE_VARIABLE} or auto)"
+    )
+    args = parser.parse_args(argv)
+
+    names = [name.removesuffix(".ipynb") for name in args.notebooks]
+    unknown = [name for name in names if not (REPO_ROOT / f"{name}.ipynb").is_file()]
+    if unknown:
+        parser.error(f"no such notebook: {', '.join(unknown)}. Choose from: {', '.join(NOTEBOOKS)}")
+    present = [name for name in NOTEBOOKS if (REPO_ROOT / f"{name}.ipynb").is_file()]
+    names = names or present
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    parameters = {"profile": args.profile} if args.profile else None
+
+    print(f"Running {len(names)} notebook(s); TensorBoard logs go to {log_dir()}")
+    outcomes = []
+    for name in names:
+        print(f"\n=== {name}.ipynb")
+        outcomes.append(execute(REPO_ROOT / f"{name}.ipynb", args.output_dir, parameters))
+
+    print("\nSummary")
+    for outcome in outcomes:
+        status = "ok    " if outcome.succeeded else "FAILED"
+        print(f"  {status} {outcome.notebook:32} {outcome.seconds / 60:5.1f} min  {outcome.detail}")
+    print(f"See every run in TensorBoard: tensorboard --logdir {log_dir()}")
+    return 0 if all(outcome.succeeded for outcome in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

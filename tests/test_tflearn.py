@@ -1,0 +1,152 @@
+"""tflearn 0.5.0 on today's TensorFlow, and reading its TensorBoard logs back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dl101 import curves, logs, paths
+from dl101.tflearn_compat import new_graph
+
+import tflearn  # isort: skip  (after dl101.tflearn_compat, which makes it importable)
+from tflearn.data_preprocessing import ImagePreprocessing  # isort: skip
+from tflearn.layers.core import fully_connected, input_data  # isort: skip
+from tflearn.layers.estimator import regression  # isort: skip
+
+X_OR = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+Y_OR = [[0.0], [1.0], [1.0], [1.0]]
+
+
+def train_or_perceptron(run: logs.Run) -> np.ndarray:
+    """The article's first program: one sigmoid neuron learning OR."""
+    new_graph()
+    net = input_data(shape=[None, 2])
+    net = fully_connected(net, 1, activation="sigmoid")
+    net = regression(net, optimizer="sgd", learning_rate=2, loss="mean_square")
+    model = tflearn.DNN(net, tensorboard_dir=run.log_dir)
+    model.fit(X_OR, Y_OR, n_epoch=2000, snapshot_epoch=False, run_id=run.run_id)
+    return np.asarray(model.predict(X_OR)).ravel()
+
+
+def test_tflearn_imports_without_noise() -> None:
+    script = "import dl101.tflearn_compat, tflearn, dl101.tflearn_compat; print('imported')"
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout == "imported\n"
+    assert result.stderr == ""
+
+
+def test_or_perceptron_trains_twice_in_one_process(tmp_path: Path) -> None:
+    for attempt in ("first", "second"):
+        predictions = train_or_perceptron(logs.new_run(f"or_{attempt}", root=tmp_path))
+
+        assert predictions[0] < 0.5, attempt
+        assert (predictions[1:] > 0.5).all(), attempt
+        assert list((tmp_path / f"or_{attempt}").glob("events.out.tfevents.*"))
+
+
+def train_small_classifier(run: logs.Run, epochs: int) -> tuple[tflearn.DNN, np.ndarray]:
+    """A softmax classifier with featurewise preprocessing on separable random points."""
+    rng = np.random.default_rng(0)
+    points = rng.normal(5.0, 2.0, size=(400, 4)).astype(np.float32)
+    labels = np.eye(2)[(points.sum(axis=1) > 20).astype(int)]
+    new_graph()
+    preprocessing = ImagePreprocessing()
+    preprocessing.add_featurewise_zero_center()
+    preprocessing.add_featurewise_stdnorm()
+    net = input_data(shape=[None, 4], data_preprocessing=preprocessing)
+    net = fully_connected(net, 2, activation="softmax")
+    net = regression(net, optimizer="adam", learning_rate=0.05, loss="categorical_crossentropy")
+    model = tflearn.DNN(net, tensorboard_dir=run.log_dir)
+    model.fit(
+        points[:300],
+        labels[:300],
+        n_epoch=epochs,
+        batch_size=50,
+        validation_set=(points[300:], labels[300:]),
+        show_metric=True,
+        run_id=run.run_id,
+    )
+    return model, points
+
+
+def test_predict_leaves_the_callers_array_untouched(tmp_path: Path) -> None:
+    model, points = train_small_classifier(logs.new_run("predict", root=tmp_path), epochs=2)
+    test_points = points[300:].copy()
+
+    first = model.predict(test_points)
+    second = model.predict(test_points)
+
+    np.testing.assert_array_equal(test_points, points[300:])
+    np.testing.assert_allclose(first, second)
+
+
+@pytest.fixture(scope="module")
+def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("curves")
+    runs = {}
+    for name, epochs in (("short", 2), ("long", 4)):
+        run = logs.new_run(f"curves/{name}", root=root)
+        train_small_classifier(run, epochs)
+        runs[name] = run.path
+    return runs
+
+
+def test_curves_read_back_one_validation_point_per_epoch(trained_runs: dict[str, Path]) -> None:
+    scalars = curves.read_scalars(trained_runs["long"])
+
+    validation = scalars[curves.TFLEARN.validation_accuracy]
+    # 300 training points in batches of 50: six steps per epoch, validated after each.
+    assert validation.steps.tolist() == [6, 12, 18, 24]
+    assert ((validation.values >= 0.0) & (validation.values <= 1.0)).all()
+    assert scalars[curves.TFLEARN.train_loss].steps[-1] == 24
+
+
+def test_results_table_matches_the_logged_curves(trained_runs: dict[str, Path]) -> None:
+    table = curves.results_table(trained_runs)
+
+    for name, path in trained_runs.items():
+        scalars = curves.read_scalars(path)
+        row = table[name]
+        validation = scalars["Accuracy/Validation"].values
+        assert row.final_validation_accuracy == pytest.approx(validation[-1])
+        assert row.best_validation_accuracy == pytest.approx(validation.max())
+        assert row.gap == pytest.approx(scalars["Accuracy"].values[-1] - validation[-1])
+        assert row.wall_time_seconds > 0
+    markdown = table.to_markdown()
+    assert len(markdown.splitlines()) == 2 + len(trained_runs)
+    assert "| short | " in markdown and "| long | " in markdown
+
+
+def test_plot_shows_every_run_by_epoch_and_by_time(trained_runs: dict[str, Path]) -> None:
+    for x_axis, label in (("epoch", "epoch"), ("time", "seconds since the run started")):
+        figure = curves.plot_runs(trained_runs, x_axis=x_axis)
+
+        accuracy_axes, loss_axes = figure.axes
+        assert accuracy_axes.get_xlabel() == label
+        legend = [text.get_text() for text in accuracy_axes.get_legend().get_texts()]
+        assert legend == [
+            "short (training)",
+            "short (validation)",
+            "long (training)",
+            "long (validation)",
+        ]
+        long_validation = accuracy_axes.get_lines()[3]
+        if x_axis == "epoch":
+            assert long_validation.get_xdata().tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_reading_a_run_that_never_trained_says_so(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="this run has not been trained yet"):
+        curves.read_scalars(tmp_path / "missing")
