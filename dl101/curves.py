@@ -178,50 +178,45 @@ def results_table(runs: RunPaths, metrics: Metrics = TFLEARN) -> ResultsTable:
     return ResultsTable(tuple(summarize(name, path, metrics) for name, path in runs.items()))
 
 
+X_AXIS_LABELS = {"epoch": "epoch", "time": "seconds since the run started", "step": "training step"}
+
+
 def plot_runs(
     runs: RunPaths, metrics: Metrics = TFLEARN, x_axis: str = "epoch", title: str | None = None
 ) -> Figure:
     """Accuracy and loss of several runs side by side: training dashed, validation solid.
 
     ``x_axis`` is ``"epoch"`` or ``"time"`` (seconds since the run started: the fair way to
-    compare settings that make each epoch cheaper or dearer, like the batch size).
+    compare settings that make each epoch cheaper or dearer, like the batch size). A quantity
+    no run logged (a regression has no accuracy) gets no panel.
     """
     if x_axis not in ("epoch", "time"):
         raise ValueError(f'x_axis must be "epoch" or "time", got {x_axis!r}.')
-    figure = Figure(figsize=(12, 4.5), layout="constrained")
-    accuracy_axes, loss_axes = figure.subplots(1, 2)
-    panels = (
-        (accuracy_axes, "accuracy", metrics.train_accuracy, metrics.validation_accuracy),
-        (loss_axes, "loss", metrics.train_loss, metrics.validation_loss),
-    )
     run_curves = {name: read_scalars(path) for name, path in runs.items()}
-    if x_axis == "epoch" and not all(
-        _knows_epochs(curves, metrics) for curves in run_curves.values()
-    ):
+    if x_axis == "epoch" and not all(_knows_epochs(c, metrics) for c in run_curves.values()):
         x_axis = "step"
-    x_label = {"epoch": "epoch", "time": "seconds since the run started", "step": "training step"}[
-        x_axis
+    logged = [
+        (quantity, tags)
+        for quantity, tags in (
+            ("accuracy", (metrics.train_accuracy, metrics.validation_accuracy)),
+            ("loss", (metrics.train_loss, metrics.validation_loss)),
+        )
+        if any(tag in curves for curves in run_curves.values() for tag in tags)
     ]
-    for index, (name, curves) in enumerate(run_curves.items()):
-        for axes, _, train_tag, validation_tag in panels:
-            for tag, style, kind in (
-                (train_tag, "--", "training"),
-                (validation_tag, "-", "validation"),
-            ):
-                if tag in curves:
-                    x = _x_values(curves[tag], curves, metrics, x_axis)
-                    marker = "o" if len(x) < 30 and kind == "validation" else None
-                    axes.plot(
-                        x,
-                        curves[tag].values,
-                        style,
-                        color=f"C{index}",
-                        marker=marker,
-                        label=f"{name} ({kind})",
-                    )
-    for axes, quantity, _, _ in panels:
-        axes.set_xlabel(x_label)
-        axes.set_ylabel(quantity)
+    figure = Figure(figsize=(6 * len(logged), 4.5), layout="constrained")
+    all_axes = figure.subplots(1, len(logged), squeeze=False)[0]
+    for axes, (quantity, tags) in zip(all_axes, logged, strict=True):
+        for index, (name, curves) in enumerate(run_curves.items()):
+            for tag, style, kind in zip(tags, ("--", "-"), ("training", "validation"), strict=True):
+                if tag not in curves:
+                    continue
+                x = _x_values(curves[tag], curves, metrics, x_axis)
+                marker = "o" if kind == "validation" and len(x) < 30 else None
+                label = f"{name} ({kind})"
+                axes.plot(
+                    x, curves[tag].values, style, color=f"C{index}", marker=marker, label=label
+                )
+        axes.set(xlabel=X_AXIS_LABELS[x_axis], ylabel=quantity)
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small")
     if title:

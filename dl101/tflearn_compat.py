@@ -11,6 +11,9 @@ it fixes, in order of how a learner would meet them:
   hangs forever in a background thread, so we fail early with a clear message instead;
 - progress output in Jupyter: tflearn looks for ``clear_output`` where IPython 8 no longer
   has it and falls back to terminal escape codes, printing one output per training step;
+  here it redraws a single progress line instead;
+- the ``'xavier'`` and ``'variance_scaling'`` weight initialisers, which lived in the
+  removed ``tf.contrib``;
 - ``model.predict`` rewriting the caller's array in place when the network has featurewise
   preprocessing, so that a second prediction on the same array returns garbage.
 
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import time
 import warnings
 from typing import Any
 
@@ -55,6 +60,7 @@ except ImportError as error:  # pragma: no cover - scipy is in requirements.txt
 
 import tflearn  # noqa: E402
 import tflearn.callbacks  # noqa: E402
+import tflearn.initializations  # noqa: E402
 from tflearn.helpers.evaluator import Evaluator  # noqa: E402
 
 
@@ -67,13 +73,55 @@ def _in_jupyter() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def _show_progress_in_place() -> None:
-    """Let tflearn redraw one progress line in Jupyter instead of printing one per step."""
-    if _in_jupyter():
-        from IPython.display import clear_output
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+_SECONDS_BETWEEN_UPDATES = 0.2
 
-        tflearn.callbacks.clear_output = clear_output
-        tflearn.callbacks.CURSES_SUPPORTED = False
+
+def _plain_termlogs(logger: tflearn.callbacks.TermLogger, training_state: Any) -> str:
+    text = logger.termlogs(
+        step=training_state.step,
+        global_loss=training_state.global_loss,
+        global_acc=training_state.global_acc,
+        step_time=training_state.step_time_total,
+    )
+    return _TERMINAL_CODES.sub("", text)
+
+
+def _show_progress_in_place() -> None:
+    """In Jupyter, redraw one progress display instead of printing one output per step.
+
+    tflearn imports ``clear_output`` from where IPython 8 no longer has it and falls back to
+    terminal escape codes, so every training step became a new output (2,000 for the OR
+    example). Clearing the cell instead would also erase what the cell printed before
+    training; updating one display keeps it, and keeps the end-of-epoch lines below it.
+    """
+    from IPython.display import Pretty, display
+
+    def print_termlogs(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_last_update", 0.0) < _SECONDS_BETWEEN_UPDATES:
+            self._pending_state = training_state
+            return
+        self._last_update, self._pending_state = now, None
+        text = Pretty(_plain_termlogs(self, training_state))
+        if getattr(self, "_progress", None) is None:
+            self._progress = display(text, display_id=True)
+        else:
+            self._progress.update(text)
+
+    def snapshot_termlogs(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
+        print(_plain_termlogs(self, training_state), end="--\n", flush=True)
+        self.snapped = True
+
+    def on_train_end(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
+        if getattr(self, "_pending_state", None) is not None:
+            self._last_update = 0.0
+            print_termlogs(self, self._pending_state)
+
+    tflearn.callbacks.CURSES_SUPPORTED = False
+    tflearn.callbacks.TermLogger.print_termlogs = print_termlogs
+    tflearn.callbacks.TermLogger.snapshot_termlogs = snapshot_termlogs
+    tflearn.callbacks.TermLogger.on_train_end = on_train_end
 
 
 def _predict_on_a_copy(predict: Any) -> Any:
@@ -90,13 +138,42 @@ def _predict_on_a_copy(predict: Any) -> Any:
     return predict_without_touching_input
 
 
-_show_progress_in_place()
+def variance_scaling(
+    factor: float = 2.0,
+    mode: str = "FAN_IN",
+    uniform: bool = False,
+    seed: int | None = None,
+    dtype: tf.DType = tf.float32,
+) -> Any:
+    """tflearn's ``variance_scaling`` (He) initialiser, rebuilt on TensorFlow's own."""
+    return tf.compat.v1.variance_scaling_initializer(
+        scale=factor,
+        mode=mode.lower(),
+        distribution="uniform" if uniform else "truncated_normal",
+        seed=seed,
+        dtype=dtype,
+    )
+
+
+def xavier(uniform: bool = True, seed: int | None = None, dtype: tf.DType = tf.float32) -> Any:
+    """tflearn's ``xavier`` (Glorot) initialiser: variance scaling over the average fan."""
+    return variance_scaling(1.0, "FAN_AVG", uniform, seed, dtype)
+
+
+if _in_jupyter():
+    _show_progress_in_place()
+tflearn.initializations.variance_scaling = variance_scaling
+tflearn.initializations.xavier = xavier
 Evaluator.predict = _predict_on_a_copy(Evaluator.predict)
 
 
-def new_graph() -> None:
+def new_graph(seed: int | None = None) -> None:
     """Start an empty TensorFlow graph, so the next tflearn model does not collide with the last.
 
     Call it at the top of every cell that defines a model; re-running that cell then works.
+    With ``seed``, the model starts from the same weights every time. (Training still varies a
+    little: tflearn shuffles the data in background threads, which no seed makes repeatable.)
     """
     tf.compat.v1.reset_default_graph()
+    if seed is not None:
+        tf.compat.v1.set_random_seed(seed)

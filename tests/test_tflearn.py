@@ -150,3 +150,35 @@ def test_plot_shows_every_run_by_epoch_and_by_time(trained_runs: dict[str, Path]
 def test_reading_a_run_that_never_trained_says_so(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="this run has not been trained yet"):
         curves.read_scalars(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("initializer", "expected_std"),
+    [
+        # Glorot: uniform in ±sqrt(6 / (fan_in + fan_out)), so std sqrt(2 / (fan_in + fan_out)).
+        ("xavier", np.sqrt(2 / (200 + 300))),
+        # He: truncated normal with std sqrt(2 / fan_in).
+        ("variance_scaling", np.sqrt(2 / 200)),
+    ],
+)
+def test_initialisers_from_tf_contrib_work_again(initializer: str, expected_std: float) -> None:
+    new_graph(seed=0)
+    net = input_data(shape=[None, 200])
+    layer = fully_connected(net, 300, weights_init=initializer)
+    model = tflearn.DNN(regression(layer), tensorboard_verbose=0)
+
+    weights = model.get_weights(layer.W)
+
+    assert weights.shape == (200, 300)
+    assert weights.std() == pytest.approx(expected_std, rel=0.05)
+
+
+def test_a_seed_repeats_the_starting_weights() -> None:
+    def starting_weights(seed: int) -> np.ndarray:
+        new_graph(seed=seed)
+        hidden = fully_connected(input_data(shape=[None, 2]), 3, activation="tanh")
+        model = tflearn.DNN(regression(fully_connected(hidden, 1)), tensorboard_verbose=0)
+        return model.get_weights(hidden.W)
+
+    np.testing.assert_array_equal(starting_weights(7), starting_weights(7))
+    assert not np.array_equal(starting_weights(7), starting_weights(8))
