@@ -7,6 +7,7 @@ so the plot, the table and TensorBoard always agree.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Mapping
@@ -178,6 +179,19 @@ def results_table(runs: RunPaths, metrics: Metrics = TFLEARN) -> ResultsTable:
     return ResultsTable(tuple(summarize(name, path, metrics) for name, path in runs.items()))
 
 
+class ShownFigure(Figure):
+    """A figure that Jupyter draws by itself as a PNG, without pyplot.
+
+    Made outside pyplot, a figure is shown exactly once, when a cell returns it, and never
+    stays alive in pyplot's list of open figures.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
 X_AXIS_LABELS = {"epoch": "epoch", "time": "seconds since the run started", "step": "training step"}
 
 
@@ -203,7 +217,7 @@ def plot_runs(
         )
         if any(tag in curves for curves in run_curves.values() for tag in tags)
     ]
-    figure = Figure(figsize=(6 * len(logged), 4.5), layout="constrained")
+    figure = ShownFigure(figsize=(6 * len(logged), 4.5), layout="constrained")
     all_axes = figure.subplots(1, len(logged), squeeze=False)[0]
     for axes, (quantity, tags) in zip(all_axes, logged, strict=True):
         for index, (name, curves) in enumerate(run_curves.items()):

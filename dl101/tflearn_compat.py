@@ -14,6 +14,9 @@ it fixes, in order of how a learner would meet them:
   here it redraws a single progress line instead;
 - the ``'xavier'`` and ``'variance_scaling'`` weight initialisers, which lived in the
   removed ``tf.contrib``;
+- batches whose examples and labels come from two different shuffles: tflearn hands out
+  each batch as a view into its index array and reshuffles that array in place at every
+  epoch, while other threads are still slicing inputs and labels through the view;
 - ``model.predict`` rewriting the caller's array in place when the network has featurewise
   preprocessing, so that a second prediction on the same array returns garbage.
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import time
 import warnings
 from typing import Any
@@ -60,6 +64,7 @@ except ImportError as error:  # pragma: no cover - scipy is in requirements.txt
 
 import tflearn  # noqa: E402
 import tflearn.callbacks  # noqa: E402
+import tflearn.data_flow  # noqa: E402
 import tflearn.initializations  # noqa: E402
 from tflearn.helpers.evaluator import Evaluator  # noqa: E402
 
@@ -160,6 +165,43 @@ def xavier(uniform: bool = True, seed: int | None = None, dtype: tf.DType = tf.f
     return variance_scaling(1.0, "FAN_AVG", uniform, seed, dtype)
 
 
+def _log_first_session_message_quietly() -> None:
+    """Use up a start-up message that TF_CPP_MIN_LOG_LEVEL cannot hide.
+
+    TensorFlow 2.20 logs "MLIR V1 optimization pass is not enabled" through absl when the
+    process runs its first graph, and Jupyter shows it under the first training cell. It is
+    logged once per process, so run an empty graph once now with stderr sent to /dev/null.
+    """
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        graph = tf.Graph()
+        with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+            session.run(tf.constant(0))
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.close(devnull)
+
+
+def _batch_ids_as_copies(next_batch_ids: Any) -> Any:
+    if getattr(next_batch_ids, "returns_copies", False):
+        return next_batch_ids
+
+    def next_batch_ids_copied(self: tflearn.data_flow.FeedDictFlow) -> Any:
+        ids = next_batch_ids(self)
+        return ids if ids is False else ids.copy()
+
+    next_batch_ids_copied.returns_copies = True
+    return next_batch_ids_copied
+
+
+_log_first_session_message_quietly()
+tflearn.data_flow.FeedDictFlow.next_batch_ids = _batch_ids_as_copies(
+    tflearn.data_flow.FeedDictFlow.next_batch_ids
+)
 if _in_jupyter():
     _show_progress_in_place()
 tflearn.initializations.variance_scaling = variance_scaling
@@ -171,9 +213,10 @@ def new_graph(seed: int | None = None) -> None:
     """Start an empty TensorFlow graph, so the next tflearn model does not collide with the last.
 
     Call it at the top of every cell that defines a model; re-running that cell then works.
-    With ``seed``, the model starts from the same weights every time. (Training still varies a
-    little: tflearn shuffles the data in background threads, which no seed makes repeatable.)
+    With ``seed``, the starting weights and the order in which examples are shuffled repeat
+    from run to run (random augmentation, drawn in several threads at once, still varies).
     """
     tf.compat.v1.reset_default_graph()
     if seed is not None:
         tf.compat.v1.set_random_seed(seed)
+        np.random.seed(seed)

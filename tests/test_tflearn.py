@@ -8,14 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from dl101 import curves, logs, paths
 from dl101.tflearn_compat import new_graph
 
-import tflearn  # isort: skip  (after dl101.tflearn_compat, which makes it importable)
-from tflearn.data_preprocessing import ImagePreprocessing  # isort: skip
-from tflearn.layers.core import fully_connected, input_data  # isort: skip
-from tflearn.layers.estimator import regression  # isort: skip
+import tflearn
+import tflearn.data_flow
+from tflearn.data_preprocessing import ImagePreprocessing
+from tflearn.layers.core import fully_connected, input_data
+from tflearn.layers.estimator import regression
 
 X_OR = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 Y_OR = [[0.0], [1.0], [1.0], [1.0]]
@@ -182,3 +184,33 @@ def test_a_seed_repeats_the_starting_weights() -> None:
 
     np.testing.assert_array_equal(starting_weights(7), starting_weights(7))
     assert not np.array_equal(starting_weights(7), starting_weights(8))
+
+
+def test_a_seeded_run_repeats_exactly(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    points = rng.random((200, 2)).astype(np.float32)
+    labels = (points.sum(axis=1, keepdims=True) > 1).astype(np.float32)
+
+    def predictions() -> np.ndarray:
+        new_graph(seed=7)
+        hidden = fully_connected(input_data(shape=[None, 2]), 3, activation="tanh")
+        net = fully_connected(hidden, 1, activation="sigmoid")
+        net = regression(net, optimizer="sgd", learning_rate=1, loss="mean_square")
+        model = tflearn.DNN(net, tensorboard_dir=str(tmp_path))
+        model.fit(points, labels, n_epoch=5, batch_size=16, run_id="seeded")
+        return np.asarray(model.predict(points[:10]))
+
+    np.testing.assert_array_equal(predictions(), predictions())
+
+
+def test_batches_do_not_change_when_the_next_epoch_reshuffles() -> None:
+    data = {"inputs": np.arange(10), "labels": np.arange(10)}
+    flow = tflearn.data_flow.FeedDictFlow(
+        data, tf.compat.v1.train.Coordinator(), batch_size=5, shuffle=True, continuous=True
+    )
+
+    batch = flow.next_batch_ids()
+    kept = batch.copy()
+    flow.reset_batches()  # what the feeding thread does at the end of every epoch
+
+    np.testing.assert_array_equal(batch, kept)

@@ -1,0 +1,134 @@
+"""start_here.ipynb runs headless from a fresh kernel, twice, and teaches what it claims."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dl101 import curves
+from dl101.paths import REPO_ROOT
+from dl101.run_notebooks import Outcome, execute
+
+pytestmark = pytest.mark.notebook
+
+RUNS = (
+    "or",
+    "more_epochs",
+    "no_bias",
+    "tanh",
+    "adam",
+    "cross_entropy",
+    "and",
+    "not",
+    "xor_one_neuron",
+    "xor_hidden_layer",
+    "faster",
+    "slow_steps",
+)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The notebook executed twice in a row into one log directory."""
+    log_dir = tmp_path_factory.mktemp("logs")
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("DL101_LOG_DIR", str(log_dir))
+        outcomes = [
+            execute(REPO_ROOT / "start_here.ipynb", tmp_path_factory.mktemp(attempt))
+            for attempt in ("first", "second")
+        ]
+    yield {"log_dir": log_dir, "outcomes": outcomes}
+
+
+def executed(outcome: Outcome) -> nbformat.NotebookNode:
+    assert outcome.succeeded, outcome.detail
+    return nbformat.read(outcome.detail.removeprefix("executed copy: "), as_version=4)
+
+
+def output_of(notebook: nbformat.NotebookNode, source_fragment: str) -> str:
+    """The printed text of the one code cell whose source contains ``source_fragment``."""
+    (cell,) = [c for c in notebook.cells if c.cell_type == "code" and source_fragment in c.source]
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def answers(text: str, operator: str) -> dict[str, float]:
+    pattern = rf"^(\d {operator} \d): (\d\.\d+)$"
+    return {q: float(p) for q, p in re.findall(pattern, text, flags=re.MULTILINE)}
+
+
+def test_both_runs_finish_without_errors(runs: dict) -> None:
+    for outcome in runs["outcomes"]:
+        notebook = executed(outcome)
+        outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+        assert not [o for o in outputs if o.output_type == "error"]
+        assert not [o for o in outputs if o.get("name") == "stderr"], "nothing written to stderr"
+
+
+def test_or_predictions_are_right(runs: dict) -> None:
+    text = output_of(executed(runs["outcomes"][0]), 'answers_right["or"]')
+
+    predicted = answers(text, "or")
+    assert list(predicted) == ["0 or 0", "0 or 1", "1 or 0", "1 or 1"]
+    assert predicted["0 or 0"] < 0.5
+    assert min(predicted["0 or 1"], predicted["1 or 0"], predicted["1 or 1"]) > 0.5
+    assert text.rstrip().endswith("It's working!")
+
+
+def test_xor_needs_the_hidden_layer(runs: dict) -> None:
+    notebook = executed(runs["outcomes"][0])
+
+    one_neuron = output_of(notebook, 'answers_right["xor_one_neuron"]')
+    hidden_layer = output_of(notebook, 'answers_right["xor_hidden_layer"]')
+
+    assert "It's working!" not in one_neuron and "Not yet right" in one_neuron
+    predicted = answers(hidden_layer, "xor")
+    assert predicted["0 xor 0"] < 0.5 and predicted["1 xor 1"] < 0.5
+    assert predicted["0 xor 1"] > 0.5 and predicted["1 xor 0"] > 0.5
+    assert "It's working!" in hidden_layer
+
+
+def test_no_bias_cannot_answer_zero_for_zero_or_zero(runs: dict) -> None:
+    text = output_of(executed(runs["outcomes"][0]), 'answers_right["no_bias"]')
+
+    assert answers(text, "or")["0 or 0"] == 0.5
+    assert "0 or 0 should be 0" in text
+
+
+def test_plots_and_table_are_shown(runs: dict) -> None:
+    notebook = executed(runs["outcomes"][0])
+    data = [o.data for cell in notebook.cells for o in cell.get("outputs", []) if "data" in o]
+
+    assert sum("image/png" in d for d in data) == 2
+    tables = [
+        d["text/markdown"] for d in data if "| run | final loss |" in d.get("text/markdown", "")
+    ]
+    assert len(tables) == 1
+    for name in RUNS[:-1]:
+        assert f"| {name} | " in tables[0]
+
+
+def test_executed_notebook_stays_small(runs: dict) -> None:
+    for outcome in runs["outcomes"]:
+        size = Path(outcome.detail.removeprefix("executed copy: ")).stat().st_size
+        assert size < 200_000, f"{size:,} bytes: per-step progress is being kept"
+
+
+def test_every_run_logs_to_its_own_folder_and_reruns_are_kept_apart(runs: dict) -> None:
+    folder = runs["log_dir"] / "start_here"
+    for name in RUNS:
+        current = list((folder / name).glob("events.out.tfevents.*"))
+        previous = [p for p in folder.glob(f"{name}.previous-*") if p.is_dir()]
+        assert len(current) == 1, f"{name}: the second run mixed into the first"
+        assert len(previous) == 1, f"{name}: the first run was not kept aside"
+        assert len(list(previous[0].glob("events.out.tfevents.*"))) == 1
+    or_loss = curves.read_scalars(folder / "or")["Loss"]
+    assert or_loss.steps.max() == 2000 and len(or_loss.steps) < 2000
+
+    second = executed(runs["outcomes"][1])
+    assert "An earlier run named 'start_here/or' was kept aside" in output_of(
+        second, 'dl101.new_run("start_here/or")'
+    )
