@@ -8,8 +8,22 @@ tflearn needs one more import, ``from dl101.tflearn_compat import new_graph``, k
 because it switches TensorFlow into graph mode, which the Keras notebook must not do.
 """
 
-from dl101.curves import KERAS, TFLEARN, plot_runs, read_scalars, results_table
-from dl101.data import CIFAR10_CLASSES, DataError, load_cifar10, load_mnist
+from dl101.curves import (
+    KERAS,
+    TFLEARN,
+    best_validation_accuracy_within,
+    describe_comparison,
+    plot_runs,
+    read_scalars,
+    results_table,
+)
+from dl101.data import (
+    CIFAR10_CLASSES,
+    DataError,
+    cifar10_experiment_data,
+    load_cifar10,
+    load_mnist,
+)
 from dl101.logs import log_dir, new_run
 from dl101.profiles import choose_profile, describe
 
@@ -18,7 +32,10 @@ __all__ = [
     "KERAS",
     "TFLEARN",
     "DataError",
+    "best_validation_accuracy_within",
     "choose_profile",
+    "cifar10_experiment_data",
+    "describe_comparison",
     "describe",
     "load_cifar10",
     "load_mnist",

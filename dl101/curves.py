@@ -8,6 +8,7 @@ so the plot, the table and TensorBoard always agree.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.util import tensor_util
+
+from dl101.logs import SETTINGS_FILE
 
 # TensorBoard warns when tflearn writes the graph twice; that is harmless here.
 logging.getLogger("tensorboard").setLevel(logging.ERROR)
@@ -117,11 +120,26 @@ class RunResult:
     best_validation_accuracy: float
     final_train_accuracy: float
     wall_time_seconds: float
+    settings: str = ""
 
     @property
     def gap(self) -> float:
         """Training minus validation accuracy: large means overfitting."""
         return self.final_train_accuracy - self.final_validation_accuracy
+
+
+def _settings_text(run_path: Path) -> str:
+    """The settings :func:`dl101.logs.new_run` saved beside a run, as ``key value, ...``."""
+    settings_file = run_path / SETTINGS_FILE
+    if not settings_file.is_file():
+        return ""
+    settings = json.loads(settings_file.read_text())
+    return ", ".join(f"{key} {value}" for key, value in settings.items())
+
+
+def _minutes(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s"
 
 
 def summarize(name: str, run_path: str | os.PathLike[str], metrics: Metrics = TFLEARN) -> RunResult:
@@ -141,7 +159,21 @@ def summarize(name: str, run_path: str | os.PathLike[str], metrics: Metrics = TF
         best_validation_accuracy=float(validation.max()),
         final_train_accuracy=float(curves[metrics.train_accuracy].values[-1]),
         wall_time_seconds=last_written - _start_time(curves),
+        settings=_settings_text(Path(run_path)),
     )
+
+
+def best_validation_accuracy_within(
+    run_path: str | os.PathLike[str], seconds: float, metrics: Metrics = TFLEARN
+) -> float:
+    """The best validation accuracy a run had reached ``seconds`` after it started (NaN: none yet).
+
+    Settings that make each epoch cheaper or dearer (the batch size) compare fairly this way.
+    """
+    curves = read_scalars(run_path)
+    validation = curves[metrics.validation_accuracy]
+    in_time = validation.values[validation.wall_times - _start_time(curves) <= seconds]
+    return float(in_time.max()) if len(in_time) else float("nan")
 
 
 @dataclass(frozen=True)
@@ -151,16 +183,19 @@ class ResultsTable:
     rows: tuple[RunResult, ...]
 
     def to_markdown(self) -> str:
+        with_settings = any(row.settings for row in self.rows)
         lines = [
             "| run | final validation accuracy | best validation accuracy "
-            "| final training accuracy | gap (train − validation) | wall time |",
-            "|---|---|---|---|---|---|",
+            "| final training accuracy | gap (train − validation) | wall time |"
+            + (" settings |" if with_settings else ""),
+            "|---|---|---|---|---|---|" + ("---|" if with_settings else ""),
         ]
         for row in self.rows:
-            minutes, seconds = divmod(round(row.wall_time_seconds), 60)
             lines.append(
-                f"| {row.name} | {row.final_validation_accuracy:.3f} | {row.best_validation_accuracy:.3f} "
-                f"| {row.final_train_accuracy:.3f} | {row.gap:+.3f} | {minutes} min {seconds:02d} s |"
+                f"| {row.name} | {row.final_validation_accuracy:.3f} "
+                f"| {row.best_validation_accuracy:.3f} | {row.final_train_accuracy:.3f} "
+                f"| {row.gap:+.3f} | {_minutes(row.wall_time_seconds)} |"
+                + (f" {row.settings} |" if with_settings else "")
             )
         return "\n".join(lines)
 
@@ -172,6 +207,20 @@ class ResultsTable:
             if row.name == name:
                 return row
         raise KeyError(name)
+
+
+def describe_comparison(table: ResultsTable, baseline: str, variant: str) -> str:
+    """One sentence comparing two runs of a table, with every number taken from it."""
+    base, other = table[baseline], table[variant]
+    difference = 100 * (other.final_validation_accuracy - base.final_validation_accuracy)
+    return (
+        f"**{variant}** ended at {other.final_validation_accuracy:.1%} validation accuracy "
+        f"against {base.final_validation_accuracy:.1%} for **{baseline}** "
+        f"({difference:+.1f} points; best {other.best_validation_accuracy:.1%} against "
+        f"{base.best_validation_accuracy:.1%}). Training minus validation accuracy was "
+        f"{100 * other.gap:+.1f} points against {100 * base.gap:+.1f}, and training took "
+        f"{_minutes(other.wall_time_seconds)} against {_minutes(base.wall_time_seconds)}."
+    )
 
 
 def results_table(runs: RunPaths, metrics: Metrics = TFLEARN) -> ResultsTable:

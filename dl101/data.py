@@ -187,7 +187,8 @@ def _download_or_explain(name: str, fetch: Callable[[], Path], searched: Sequenc
         return fetch()
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         reason = getattr(error, "reason", None) or error
-        raise DataError(_missing_data_message(name, searched, str(reason))) from error
+        # The message already names the cause; a chained traceback would only bury it.
+        raise DataError(_missing_data_message(name, searched, str(reason))) from None
 
 
 def find_cifar10(
@@ -291,3 +292,24 @@ def load_mnist(
         ) from error
     x_train, y_train, x_test, y_test = arrays
     return (x_train, y_train), (x_test, y_test)
+
+
+def cifar10_experiment_data(
+    train_size: int | None = None,
+    validation_size: int | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """CIFAR-10 as the experiment notebooks use it: ``(X, Y), (X_test, Y_test)``.
+
+    The training set is shuffled (the same way for every notebook, so their runs compare) and
+    cut to ``train_size`` images; the test set, cut to ``validation_size``, serves as the
+    validation set, as in the article. Labels are one-hot rows of 10.
+    """
+    (images, labels), (test_images, test_labels) = load_cifar10(data_dir)
+    order = np.random.default_rng(seed).permutation(len(images))[:train_size]
+    one_hot = np.eye(len(CIFAR10_CLASSES), dtype=np.float32)
+    return (
+        (images[order], one_hot[labels[order]]),
+        (test_images[:validation_size], one_hot[test_labels[:validation_size]]),
+    )

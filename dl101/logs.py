@@ -8,8 +8,10 @@ moves an earlier run of the same name aside first and says so.
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,13 +54,21 @@ def _set_aside_name(folder: Path) -> Path:
     return candidate
 
 
-def new_run(name: str, root: str | os.PathLike[str] | None = None) -> Run:
+SETTINGS_FILE = "run_settings.json"
+
+
+def new_run(
+    name: str,
+    root: str | os.PathLike[str] | None = None,
+    settings: Mapping[str, object] | None = None,
+) -> Run:
     """Reserve an empty folder ``name`` under the log directory for a new training run.
 
     ``name`` may contain ``/`` to group runs, e.g. ``"experiment_1/with_dropout"``, which
     TensorBoard shows as one run with that name. If an earlier run of that name is there, it
     is renamed to ``<name>.previous-<time it ended>`` (still visible, never mixed in) and a
-    line says so.
+    line says so. ``settings`` (epochs, batch size, ...) are saved beside the logs as
+    ``run_settings.json``, so every table made from the run can say what produced it.
     """
     if not name or name.startswith("/") or ".." in Path(name).parts:
         raise ValueError(
@@ -73,5 +83,7 @@ def new_run(name: str, root: str | os.PathLike[str] | None = None) -> Run:
             f"An earlier run named {name!r} was kept aside as {kept.name!r}; this run starts afresh."
         )
     folder.mkdir(parents=True, exist_ok=True)
+    if settings:
+        (folder / SETTINGS_FILE).write_text(json.dumps(dict(settings), indent=2) + "\n")
     # tflearn joins tensorboard_dir and run_id by plain string concatenation.
     return Run(log_dir=f"{base}{os.sep}", run_id=name)

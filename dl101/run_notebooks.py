@@ -11,6 +11,7 @@ A failing notebook does not stop the others; the exit status says whether all pa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -80,13 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     present = [name for name in NOTEBOOKS if (REPO_ROOT / f"{name}.ipynb").is_file()]
     names = names or present
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    parameters = {"profile": args.profile} if args.profile else None
+    if args.profile:
+        # Every kernel inherits it, including notebooks without a parameters cell.
+        os.environ[PROFILE_VARIABLE] = args.profile
 
     print(f"Running {len(names)} notebook(s); TensorBoard logs go to {log_dir()}")
     outcomes = []
     for name in names:
         print(f"\n=== {name}.ipynb")
-        outcomes.append(execute(REPO_ROOT / f"{name}.ipynb", args.output_dir, parameters))
+        outcomes.append(execute(REPO_ROOT / f"{name}.ipynb", args.output_dir))
 
     print("\nSummary")
     for outcome in outcomes:

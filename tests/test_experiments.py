@@ -1,0 +1,115 @@
+"""The six CIFAR-10 experiment notebooks run headless in the smoke profile on the real data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import REAL_DATA_DIR
+
+from dl101.paths import REPO_ROOT
+from dl101.run_notebooks import execute
+
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.skipif(REAL_DATA_DIR is None, reason="set DL101_DATA_DIR to the real CIFAR-10"),
+]
+
+# Notebook -> the run folders it trains, under the log directory. experiment_0_few_layers runs
+# first, so experiment_0_three_layer_sets finds its logs and compares both.
+EXPECTED_RUNS = {
+    "experiment_0_few_layers": ["experiment_0/few_layers"],
+    "experiment_0_three_layer_sets": ["experiment_0/three_layer_sets"],
+    "experiment_1_dropout": [
+        "experiment_1_dropout/without_dropout",
+        "experiment_1_dropout/with_dropout",
+    ],
+    "experiment_2_l2": ["experiment_2_l2/without_l2", "experiment_2_l2/with_l2"],
+    "experiment_3_batch_size": [
+        "experiment_3_batch_size/batch_50",
+        "experiment_3_batch_size/batch_2000",
+    ],
+    "experiment_4_learning_rate": [
+        "experiment_4_learning_rate/lr_0.0001",
+        "experiment_4_learning_rate/lr_0.001",
+        "experiment_4_learning_rate/lr_0.01",
+    ],
+}
+# What the results table of each notebook must list: every variant it compares.
+TABLE_ROWS = {
+    "experiment_0_few_layers": ["few_layers"],
+    "experiment_0_three_layer_sets": ["three_layer_sets", "few_layers"],
+    **{
+        notebook: [run.split("/")[1] for run in runs]
+        for notebook, runs in EXPECTED_RUNS.items()
+        if not notebook.startswith("experiment_0")
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    log_dir = tmp_path_factory.mktemp("logs")
+    output_dir = tmp_path_factory.mktemp("executed")
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("DL101_DATA_DIR", REAL_DATA_DIR)
+        environment.setenv("DL101_LOG_DIR", str(log_dir))
+        outcomes = {
+            name: execute(REPO_ROOT / f"{name}.ipynb", output_dir, {"profile_name": "smoke"})
+            for name in EXPECTED_RUNS
+        }
+    yield {"log_dir": log_dir, "outcomes": outcomes}
+
+
+def executed(smoke_runs: dict, name: str) -> nbformat.NotebookNode:
+    outcome = smoke_runs["outcomes"][name]
+    assert outcome.succeeded, outcome.detail
+    return nbformat.read(outcome.detail.removeprefix("executed copy: "), as_version=4)
+
+
+def outputs(notebook: nbformat.NotebookNode) -> list:
+    return [output for cell in notebook.cells for output in cell.get("outputs", [])]
+
+
+@pytest.mark.parametrize("name", EXPECTED_RUNS)
+def test_notebook_runs_without_errors_in_the_smoke_profile(smoke_runs: dict, name: str) -> None:
+    notebook = executed(smoke_runs, name)
+
+    assert not [o for o in outputs(notebook) if o.output_type == "error"]
+    assert not [o for o in outputs(notebook) if o.get("name") == "stderr"]
+    text = "".join(o.get("text", "") for o in outputs(notebook))
+    assert "Run profile: smoke" in text
+
+
+@pytest.mark.parametrize("name", EXPECTED_RUNS)
+def test_every_run_folder_holds_event_files(smoke_runs: dict, name: str) -> None:
+    executed(smoke_runs, name)
+    for run in EXPECTED_RUNS[name]:
+        folder: Path = smoke_runs["log_dir"] / run
+        assert list(folder.glob("events.out.tfevents.*")), f"{run} has no event files"
+        assert '"profile": "smoke"' in (folder / "run_settings.json").read_text()
+
+
+@pytest.mark.parametrize("name", EXPECTED_RUNS)
+def test_results_table_names_every_variant_and_a_plot_is_shown(smoke_runs: dict, name: str) -> None:
+    data = [o.data for o in outputs(executed(smoke_runs, name)) if "data" in o]
+    header = "| run | final validation accuracy |"
+    tables = [d["text/markdown"] for d in data if d.get("text/markdown", "").startswith(header)]
+
+    assert len(tables) == 1
+    rows = [line.split("|")[1].strip() for line in tables[0].splitlines()[2:]]
+    assert sorted(rows) == sorted(TABLE_ROWS[name])
+    assert any("image/png" in d for d in data), "no comparison plot"
+
+
+def test_what_we_saw_is_written_from_the_results(smoke_runs: dict) -> None:
+    data = [o.data for o in outputs(executed(smoke_runs, "experiment_1_dropout")) if "data" in o]
+    texts = [
+        d["text/markdown"] for d in data if "The article's claim" in d.get("text/markdown", "")
+    ]
+
+    assert len(texts) == 1
+    assert "**with_dropout** ended at" in texts[0]
+    assert "held in this run." in texts[0] or "did not hold in this run." in texts[0]
