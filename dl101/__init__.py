@@ -6,7 +6,15 @@ Import what a notebook needs in one line, e.g.::
 
 tflearn needs one more import, ``from dl101.tflearn_compat import new_graph``, kept apart
 because it switches TensorFlow into graph mode, which the Keras notebook must not do.
+
+Import dl101 before TensorFlow, Keras or tflearn: it turns off TensorFlow's start-up messages
+(CPU features, CUDA, oneDNN), which would otherwise fill the first output of every notebook.
 """
+
+import os
+
+# Read once, when TensorFlow's C++ runtime loads; setdefault leaves a user's own choice alone.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from dl101.curves import (
     KERAS,

@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dl101.logs import SETTINGS_FILE
+
 import numpy as np
 from matplotlib.figure import Figure
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.util import tensor_util
-
-from dl101.logs import SETTINGS_FILE
 
 # TensorBoard warns when tflearn writes the graph twice; that is harmless here.
 logging.getLogger("tensorboard").setLevel(logging.ERROR)
@@ -30,11 +30,16 @@ RunPaths = Mapping[str, "str | os.PathLike[str]"]
 
 @dataclass(frozen=True)
 class Curve:
-    """One scalar over a run: the training step, the time it was written and its value."""
+    """One scalar over a run: the training step, the time it was written and its value.
+
+    ``run_started`` is when the run opened its log, before its first scalar: Keras writes its
+    first one only at the end of the first epoch.
+    """
 
     steps: np.ndarray
     wall_times: np.ndarray
     values: np.ndarray
+    run_started: float
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,9 @@ def read_scalars(run_path: str | os.PathLike[str]) -> dict[str, Curve]:
         multiplexer.AddRunsFromDirectory(str(run_path))
     multiplexer.Reload()
     curves: dict[str, Curve] = {}
-    for subfolder, tags in multiplexer.PluginRunToTagToContent("scalars").items():
+    scalar_runs = multiplexer.PluginRunToTagToContent("scalars")
+    started = min((multiplexer.FirstEventTimestamp(run) for run in scalar_runs), default=0.0)
+    for subfolder, tags in scalar_runs.items():
         prefix = "" if subfolder == "." else f"{subfolder}/"
         for tag in tags:
             events = multiplexer.Tensors(subfolder, tag)
@@ -82,6 +89,7 @@ def read_scalars(run_path: str | os.PathLike[str]) -> dict[str, Curve]:
                 values=np.array(
                     [tensor_util.make_ndarray(event.tensor_proto).item() for event in events]
                 ),
+                run_started=started,
             )
     if not curves:
         raise FileNotFoundError(
@@ -108,7 +116,7 @@ def _x_values(curve: Curve, curves: dict[str, Curve], metrics: Metrics, x_axis: 
 
 
 def _start_time(curves: dict[str, Curve]) -> float:
-    return min(float(curve.wall_times.min()) for curve in curves.values())
+    return min(curve.run_started for curve in curves.values())
 
 
 @dataclass(frozen=True)
@@ -274,7 +282,7 @@ def plot_runs(
                 if tag not in curves:
                     continue
                 x = _x_values(curves[tag], curves, metrics, x_axis)
-                marker = "o" if kind == "validation" and len(x) < 30 else None
+                marker = "o" if len(x) < 30 else None  # few points: show each one
                 label = f"{name} ({kind})"
                 axes.plot(
                     x, curves[tag].values, style, color=f"C{index}", marker=marker, label=label

@@ -27,10 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from dl101 import paths
 from dl101.paths import REPO_ROOT
+
+import numpy as np
 
 DATA_DIR_VARIABLE = "DL101_DATA_DIR"
 REPO_DATA_DIR = REPO_ROOT / "data"

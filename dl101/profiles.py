@@ -17,7 +17,7 @@ AUTO = "auto"
 
 @dataclass(frozen=True)
 class Profile:
-    """Training settings for the CIFAR-10 experiments.
+    """Training settings: ``epochs`` and sizes for CIFAR-10, ``mnist_*`` for the Keras notebook.
 
     A size of ``None`` means the whole set, so ``images[: profile.train_size]`` always works.
     """
@@ -27,23 +27,32 @@ class Profile:
     train_size: int | None
     validation_size: int | None
     summary: str
+    mnist_epochs: int
+    mnist_train_size: int | None
+    mnist_summary: str
 
 
 PROFILES = {
     "full": Profile(
         "full", epochs=50, train_size=None, validation_size=None,
         summary="the article's settings: 50 epochs on all 50,000 training images",
+        mnist_epochs=10, mnist_train_size=None,
+        mnist_summary="10 epochs per model on all 60,000 training images",
     ),
     "cpu": Profile(
         "cpu", epochs=12, train_size=16_000, validation_size=None,
         summary="sized for a laptop CPU: 12 epochs on 16,000 of the 50,000 training images, "
         "validated on all 10,000 test images",
+        mnist_epochs=3, mnist_train_size=None,
+        mnist_summary="sized for a laptop CPU: 3 epochs per model on all 60,000 training images",
     ),
     "smoke": Profile(
         "smoke", epochs=1, train_size=4096, validation_size=512,
         # Enough images for two steps of the largest batch (2,000), so every run logs a curve.
         summary="a quick check that everything runs: 1 epoch on 4,096 images; "
         "its numbers mean nothing",
+        mnist_epochs=1, mnist_train_size=10_000,
+        mnist_summary="a quick check that everything runs: 1 epoch per model on 10,000 images",
     ),
 }  # fmt: skip
 
@@ -68,10 +77,11 @@ def choose_profile(requested: str | None = None) -> Profile:
     return PROFILES[name]
 
 
-def describe(profile: Profile) -> str:
+def describe(profile: Profile, dataset: str = "cifar10") -> str:
     """What a notebook prints at the top: the profile, what it means, and how to change it."""
+    summary = profile.mnist_summary if dataset == "mnist" else profile.summary
     return (
-        f"Run profile: {profile.name} ({profile.summary}).\n"
+        f"Run profile: {profile.name} ({summary}).\n"
         f"To change it, set {PROFILE_VARIABLE} to full, cpu or smoke before starting Jupyter, "
         "or set `profile_name` in the notebook's parameters cell and re-run."
     )

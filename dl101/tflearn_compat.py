@@ -37,13 +37,10 @@ import time
 import warnings
 from typing import Any
 
-# Must be set before TensorFlow is first imported; setdefault lets a user ask for more.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import numpy as np  # noqa: E402
-import PIL.Image  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from tensorflow.python.util import nest  # noqa: E402
+import numpy as np
+import PIL.Image
+import tensorflow as tf
+from tensorflow.python.util import nest
 
 tf.get_logger().setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"tflearn\b.*")

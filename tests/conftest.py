@@ -13,10 +13,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from dl101 import data, paths
+
 import numpy as np
 import pytest
-
-from dl101 import data, paths
 
 IMAGES_PER_BATCH = 20
 # The real data sets, where the run was pointed at them (CI points at ../shared/data); read

@@ -9,6 +9,9 @@ import tarfile
 import threading
 from pathlib import Path
 
+from dl101 import data, paths
+from dl101.data import DataError, Download
+
 import numpy as np
 import pytest
 from conftest import (
@@ -19,9 +22,6 @@ from conftest import (
     write_cifar10,
     write_mnist,
 )
-
-from dl101 import data, paths
-from dl101.data import DataError, Download
 
 
 def test_cifar10_arrays_have_the_notebooks_layout(tmp_path: Path) -> None:

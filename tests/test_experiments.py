@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from dl101.paths import REPO_ROOT
+from dl101.run_notebooks import execute
+
 import nbformat
 import pytest
 from conftest import REAL_DATA_DIR
-
-from dl101.paths import REPO_ROOT
-from dl101.run_notebooks import execute
 
 pytestmark = [
     pytest.mark.notebook,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dl101 import data, logs
+from dl101.paths import REPO_ROOT
+
 import pytest
 import yaml
 from conftest import write_cifar10
-
-from dl101 import data, logs
-from dl101.paths import REPO_ROOT
 
 FLOYD_YML = REPO_ROOT / "floyd.yml"
 # The keys floyd-cli 0.11.17 documents and reads, and the values it accepts.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from dl101 import logs, paths
+
+import pytest
 
 
 def test_log_dir_is_the_environment_variable_when_set(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from dl101 import profiles
+
+import pytest
 
 
 @pytest.fixture

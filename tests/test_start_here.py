@@ -6,12 +6,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
-import pytest
-
 from dl101 import curves
 from dl101.paths import REPO_ROOT
 from dl101.run_notebooks import Outcome, execute
+
+import nbformat
+import pytest
 
 pytestmark = pytest.mark.notebook
 

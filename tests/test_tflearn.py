@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dl101 import curves, logs, paths
+from dl101.tflearn_compat import new_graph
+
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from dl101 import curves, logs, paths
-from dl101.tflearn_compat import new_graph
 
 import tflearn
 import tflearn.data_flow
