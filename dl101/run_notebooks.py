@@ -36,10 +36,13 @@ EXECUTED_DIR = REPO_ROOT / "executed"
 
 @dataclass(frozen=True)
 class Outcome:
+    """How one notebook's run ended; ``executed`` is the copy with its outputs (kept on failure)."""
+
     notebook: str
     succeeded: bool
     seconds: float
     detail: str
+    executed: Path
 
 
 def execute(source: Path, output_dir: Path, parameters: dict[str, object] | None = None) -> Outcome:
@@ -55,8 +58,8 @@ def execute(source: Path, output_dir: Path, parameters: dict[str, object] | None
         )
     except papermill.PapermillExecutionError as error:
         detail = f"cell {error.exec_count} raised {error.ename}: {error.evalue}"
-        return Outcome(name, False, time.monotonic() - started, detail)
-    return Outcome(name, True, time.monotonic() - started, f"executed copy: {output}")
+        return Outcome(name, False, time.monotonic() - started, detail, output)
+    return Outcome(name, True, time.monotonic() - started, f"executed copy: {output}", output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dl101 import data, paths
+from dl101.paths import REPO_ROOT
+from dl101.run_notebooks import Outcome, execute
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -107,3 +110,25 @@ def web_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+def run_notebook(
+    name: str, output_dir: Path, log_dir: Path, parameters: dict[str, object] | None = None
+) -> Outcome:
+    """Execute a notebook in a fresh kernel, logging to ``log_dir``, on the real data if known."""
+    with pytest.MonkeyPatch.context() as environment:
+        if REAL_DATA_DIR is not None:
+            environment.setenv("DL101_DATA_DIR", REAL_DATA_DIR)
+        environment.setenv("DL101_LOG_DIR", str(log_dir))
+        return execute(REPO_ROOT / f"{name}.ipynb", output_dir, parameters)
+
+
+def executed(outcome: Outcome) -> nbformat.NotebookNode:
+    """The executed notebook of a run that must have succeeded."""
+    assert outcome.succeeded, outcome.detail
+    return nbformat.read(outcome.executed, as_version=4)
+
+
+def outputs(notebook: nbformat.NotebookNode) -> list:
+    """Every output of every cell, in order."""
+    return [output for cell in notebook.cells for output in cell.get("outputs", [])]

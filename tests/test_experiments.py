@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-from dl101.paths import REPO_ROOT
-from dl101.run_notebooks import execute
 
 import nbformat
 import pytest
-from conftest import REAL_DATA_DIR
+from conftest import REAL_DATA_DIR, executed, outputs, run_notebook
 
 pytestmark = [
     pytest.mark.notebook,
@@ -50,32 +46,23 @@ TABLE_ROWS = {
 
 
 @pytest.fixture(scope="module")
-def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     log_dir = tmp_path_factory.mktemp("logs")
     output_dir = tmp_path_factory.mktemp("executed")
-    with pytest.MonkeyPatch.context() as environment:
-        environment.setenv("DL101_DATA_DIR", REAL_DATA_DIR)
-        environment.setenv("DL101_LOG_DIR", str(log_dir))
-        outcomes = {
-            name: execute(REPO_ROOT / f"{name}.ipynb", output_dir, {"profile_name": "smoke"})
-            for name in EXPECTED_RUNS
-        }
-    yield {"log_dir": log_dir, "outcomes": outcomes}
+    outcomes = {
+        name: run_notebook(name, output_dir, log_dir, {"profile_name": "smoke"})
+        for name in EXPECTED_RUNS
+    }
+    return {"log_dir": log_dir, "outcomes": outcomes}
 
 
-def executed(smoke_runs: dict, name: str) -> nbformat.NotebookNode:
-    outcome = smoke_runs["outcomes"][name]
-    assert outcome.succeeded, outcome.detail
-    return nbformat.read(outcome.detail.removeprefix("executed copy: "), as_version=4)
-
-
-def outputs(notebook: nbformat.NotebookNode) -> list:
-    return [output for cell in notebook.cells for output in cell.get("outputs", [])]
+def executed_notebook(smoke_runs: dict, name: str) -> nbformat.NotebookNode:
+    return executed(smoke_runs["outcomes"][name])
 
 
 @pytest.mark.parametrize("name", EXPECTED_RUNS)
 def test_notebook_runs_without_errors_in_the_smoke_profile(smoke_runs: dict, name: str) -> None:
-    notebook = executed(smoke_runs, name)
+    notebook = executed_notebook(smoke_runs, name)
 
     assert not [o for o in outputs(notebook) if o.output_type == "error"]
     assert not [o for o in outputs(notebook) if o.get("name") == "stderr"]
@@ -85,7 +72,7 @@ def test_notebook_runs_without_errors_in_the_smoke_profile(smoke_runs: dict, nam
 
 @pytest.mark.parametrize("name", EXPECTED_RUNS)
 def test_every_run_folder_holds_event_files(smoke_runs: dict, name: str) -> None:
-    executed(smoke_runs, name)
+    executed_notebook(smoke_runs, name)
     for run in EXPECTED_RUNS[name]:
         folder: Path = smoke_runs["log_dir"] / run
         assert list(folder.glob("events.out.tfevents.*")), f"{run} has no event files"
@@ -94,7 +81,7 @@ def test_every_run_folder_holds_event_files(smoke_runs: dict, name: str) -> None
 
 @pytest.mark.parametrize("name", EXPECTED_RUNS)
 def test_results_table_names_every_variant_and_a_plot_is_shown(smoke_runs: dict, name: str) -> None:
-    data = [o.data for o in outputs(executed(smoke_runs, name)) if "data" in o]
+    data = [o.data for o in outputs(executed_notebook(smoke_runs, name)) if "data" in o]
     header = "| run | final validation accuracy |"
     tables = [d["text/markdown"] for d in data if d.get("text/markdown", "").startswith(header)]
 
@@ -105,7 +92,11 @@ def test_results_table_names_every_variant_and_a_plot_is_shown(smoke_runs: dict,
 
 
 def test_what_we_saw_is_written_from_the_results(smoke_runs: dict) -> None:
-    data = [o.data for o in outputs(executed(smoke_runs, "experiment_1_dropout")) if "data" in o]
+    data = [
+        o.data
+        for o in outputs(executed_notebook(smoke_runs, "experiment_1_dropout"))
+        if "data" in o
+    ]
     texts = [
         d["text/markdown"] for d in data if "The article's claim" in d.get("text/markdown", "")
     ]

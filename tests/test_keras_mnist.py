@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-
-from dl101.paths import REPO_ROOT
-from dl101.run_notebooks import execute
+from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REAL_DATA_DIR
+from conftest import REAL_DATA_DIR, executed, outputs, run_notebook
 
 pytestmark = [
     pytest.mark.notebook,
@@ -33,28 +30,17 @@ MODELS = [
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    log_dir = tmp_path_factory.mktemp("logs")
-    with pytest.MonkeyPatch.context() as environment:
-        environment.setenv("DL101_DATA_DIR", REAL_DATA_DIR)
-        environment.setenv("DL101_LOG_DIR", str(log_dir))
-        outcome = execute(
-            REPO_ROOT / "keras_mnist.ipynb",
-            tmp_path_factory.mktemp("executed"),
-            {"profile_name": "smoke"},
-        )
-    assert outcome.succeeded, outcome.detail
-    notebook = nbformat.read(outcome.detail.removeprefix("executed copy: "), as_version=4)
-    yield {"log_dir": log_dir, "notebook": notebook}
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs")
 
 
-def outputs(notebook: nbformat.NotebookNode) -> list:
-    return [output for cell in notebook.cells for output in cell.get("outputs", [])]
+@pytest.fixture(scope="module")
+def notebook(tmp_path_factory: pytest.TempPathFactory, log_dir: Path) -> nbformat.NotebookNode:
+    output_dir = tmp_path_factory.mktemp("executed")
+    return executed(run_notebook("keras_mnist", output_dir, log_dir, {"profile_name": "smoke"}))
 
 
-def test_no_cell_errors_and_no_tflearn(smoke_run: dict) -> None:
-    notebook = smoke_run["notebook"]
-
+def test_no_cell_errors_and_no_tflearn(notebook: nbformat.NotebookNode) -> None:
     assert not [o for o in outputs(notebook) if o.output_type == "error"]
     assert not [o for o in outputs(notebook) if o.get("name") == "stderr"]
     imports_tflearn = re.compile(r"^\s*(import|from) tflearn", re.MULTILINE)
@@ -62,22 +48,22 @@ def test_no_cell_errors_and_no_tflearn(smoke_run: dict) -> None:
     assert not [c for c in notebook.cells if "tflearn_compat" in c.source]
 
 
-def test_first_model_learns(smoke_run: dict) -> None:
-    text = "".join(o.get("text", "") for o in outputs(smoke_run["notebook"]))
+def test_first_model_learns(notebook: nbformat.NotebookNode) -> None:
+    text = "".join(o.get("text", "") for o in outputs(notebook))
 
     (accuracy,) = re.findall(r"^first_model: test loss [\d.]+, test accuracy ([\d.]+)$", text, re.M)
     assert float(accuracy) > 0.8
 
 
-def test_every_model_logs_to_its_own_folder(smoke_run: dict) -> None:
+def test_every_model_logs_to_its_own_folder(notebook: nbformat.NotebookNode, log_dir: Path) -> None:
     for name in MODELS:
-        folder = smoke_run["log_dir"] / "keras_mnist" / name
+        folder = log_dir / "keras_mnist" / name
         for part in ("train", "validation"):
             assert list((folder / part).glob("events.out.tfevents.*")), f"{name}/{part}"
 
 
-def test_results_table_lists_every_model(smoke_run: dict) -> None:
-    data = [o.data for o in outputs(smoke_run["notebook"]) if "data" in o]
+def test_results_table_lists_every_model(notebook: nbformat.NotebookNode) -> None:
+    data = [o.data for o in outputs(notebook) if "data" in o]
     header = "| run | final validation accuracy |"
     (table,) = [d["text/markdown"] for d in data if d.get("text/markdown", "").startswith(header)]
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 from dl101 import curves
-from dl101.paths import REPO_ROOT
-from dl101.run_notebooks import Outcome, execute
 
 import nbformat
 import pytest
+from conftest import executed, outputs, run_notebook
 
 pytestmark = pytest.mark.notebook
 
@@ -32,21 +29,14 @@ RUNS = (
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The notebook executed twice in a row into one log directory."""
     log_dir = tmp_path_factory.mktemp("logs")
-    with pytest.MonkeyPatch.context() as environment:
-        environment.setenv("DL101_LOG_DIR", str(log_dir))
-        outcomes = [
-            execute(REPO_ROOT / "start_here.ipynb", tmp_path_factory.mktemp(attempt))
-            for attempt in ("first", "second")
-        ]
-    yield {"log_dir": log_dir, "outcomes": outcomes}
-
-
-def executed(outcome: Outcome) -> nbformat.NotebookNode:
-    assert outcome.succeeded, outcome.detail
-    return nbformat.read(outcome.detail.removeprefix("executed copy: "), as_version=4)
+    outcomes = [
+        run_notebook("start_here", tmp_path_factory.mktemp(attempt), log_dir)
+        for attempt in ("first", "second")
+    ]
+    return {"log_dir": log_dir, "outcomes": outcomes}
 
 
 def output_of(notebook: nbformat.NotebookNode, source_fragment: str) -> str:
@@ -63,9 +53,8 @@ def answers(text: str, operator: str) -> dict[str, float]:
 def test_both_runs_finish_without_errors(runs: dict) -> None:
     for outcome in runs["outcomes"]:
         notebook = executed(outcome)
-        outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
-        assert not [o for o in outputs if o.output_type == "error"]
-        assert not [o for o in outputs if o.get("name") == "stderr"], "nothing written to stderr"
+        assert not [o for o in outputs(notebook) if o.output_type == "error"]
+        assert not [o for o in outputs(notebook) if o.get("name") == "stderr"], "no stderr"
 
 
 def test_or_predictions_are_right(runs: dict) -> None:
@@ -100,7 +89,7 @@ def test_no_bias_cannot_answer_zero_for_zero_or_zero(runs: dict) -> None:
 
 def test_plots_and_table_are_shown(runs: dict) -> None:
     notebook = executed(runs["outcomes"][0])
-    data = [o.data for cell in notebook.cells for o in cell.get("outputs", []) if "data" in o]
+    data = [o.data for o in outputs(notebook) if "data" in o]
 
     assert sum("image/png" in d for d in data) == 2
     tables = [
@@ -113,7 +102,7 @@ def test_plots_and_table_are_shown(runs: dict) -> None:
 
 def test_executed_notebook_stays_small(runs: dict) -> None:
     for outcome in runs["outcomes"]:
-        size = Path(outcome.detail.removeprefix("executed copy: ")).stat().st_size
+        size = outcome.executed.stat().st_size
         assert size < 200_000, f"{size:,} bytes: per-step progress is being kept"
 
 

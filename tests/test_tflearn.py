@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -214,3 +215,14 @@ def test_batches_do_not_change_when_the_next_epoch_reshuffles() -> None:
     flow.reset_batches()  # what the feeding thread does at the end of every epoch
 
     np.testing.assert_array_equal(batch, kept)
+
+
+def test_applying_the_fixes_again_changes_nothing() -> None:
+    import dl101.tflearn_compat
+
+    from tflearn.helpers.evaluator import Evaluator
+
+    patched = (Evaluator.predict, tflearn.data_flow.FeedDictFlow.next_batch_ids)
+    importlib.reload(dl101.tflearn_compat)
+
+    assert (Evaluator.predict, tflearn.data_flow.FeedDictFlow.next_batch_ids) == patched
