@@ -182,7 +182,17 @@ def extract_tar(archive: Path, member_folder: str, destination_dir: Path) -> Pat
     return target
 
 
-def _download_or_explain(name: str, fetch: Callable[[], Path], searched: Sequence[Path]) -> Path:
+def _find_or_download(
+    name: str,
+    data_dir: str | os.PathLike[str] | None,
+    locate: Callable[[Path], Path | None],
+    fetch: Callable[[], Path],
+) -> Path:
+    """What ``locate`` finds in the first candidate folder that has it, else what ``fetch`` gets."""
+    searched = candidate_dirs(data_dir)
+    for directory in searched:
+        if found := locate(directory):
+            return found
     try:
         return fetch()
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
@@ -197,11 +207,6 @@ def find_cifar10(
     download_dir: Path | None = None,
 ) -> Path:
     """The folder with the CIFAR-10 batch files, downloading them if no candidate has them."""
-    searched = candidate_dirs(data_dir)
-    for directory in searched:
-        if folder := _cifar10_folder_in(directory):
-            return folder
-
     download_dir = download_dir or REPO_DATA_DIR
 
     def fetch() -> Path:
@@ -212,7 +217,7 @@ def find_cifar10(
         finally:
             archive.unlink(missing_ok=True)
 
-    return _download_or_explain("CIFAR-10", fetch, searched)
+    return _find_or_download("CIFAR-10", data_dir, _cifar10_folder_in, fetch)
 
 
 def find_mnist(
@@ -221,18 +226,13 @@ def find_mnist(
     download_dir: Path | None = None,
 ) -> Path:
     """The path of ``mnist.npz``, downloading it if no candidate folder has it."""
-    searched = candidate_dirs(data_dir)
-    for directory in searched:
-        if path := _mnist_file_in(directory):
-            return path
-
     download_dir = download_dir or REPO_DATA_DIR
 
     def fetch() -> Path:
         print(f"MNIST not found locally: downloading it into {download_dir} (11 MB).")
         return download(source, download_dir / MNIST_FILE)
 
-    return _download_or_explain("MNIST", fetch, searched)
+    return _find_or_download("MNIST", data_dir, _mnist_file_in, fetch)
 
 
 def _read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
