@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make run    execute every notebook headless (executed copies in executed/, logs in logs/)
-#   make test   lint, then run the test suite
+#   make test   lint (ruff, and mypy on dl101/), then run the test suite
 # Both first create .venv and install the pinned requirements, once.
 
 PYTHON ?= python3
@@ -19,10 +19,11 @@ test: $(INSTALLED) lint
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Reinstalls whenever the pins change.
 $(INSTALLED): requirements.txt constraints.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else "Python 3.11 to 3.13 is needed (TensorFlow 2.20 and the pinned numpy), but $(PYTHON) is " + sys.version.split()[0] + ". Run make with PYTHON=python3.11.")'
+	@$(PYTHON) dl101/python_check.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@

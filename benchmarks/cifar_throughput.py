@@ -11,44 +11,32 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
+import sys
 import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 
-from dl101 import cifar10_experiment_data
-from dl101.tflearn_cifar import article_augmentation, article_preprocessing
-from dl101.tflearn_compat import new_graph
+# Run as `python benchmarks/...` from a fresh clone: dl101 is in the folder above, not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import tflearn
-from tflearn.layers.conv import conv_2d, max_pool_2d
-from tflearn.layers.core import dropout, fully_connected, input_data
-from tflearn.layers.estimator import regression
+from dl101 import cifar10_experiment_data  # noqa: E402
+from dl101.profiles import PROFILES  # noqa: E402
 
+import article_networks  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
-def network(three_sets: bool, few_layers: bool = False) -> object:
-    new_graph(seed=0)
-    net = input_data(
-        shape=[None, 32, 32, 3],
-        data_preprocessing=article_preprocessing(),
-        data_augmentation=article_augmentation(),
-    )
-    net = conv_2d(net, 32, 3, activation="relu")
-    net = max_pool_2d(net, 2)
-    if not few_layers:
-        net = conv_2d(net, 64, 3, activation="relu")
-        if three_sets:
-            net = max_pool_2d(net, 2)
-        net = conv_2d(net, 64, 3, activation="relu")
-        net = max_pool_2d(net, 2)
-    net = fully_connected(net, 512, activation="relu")
-    net = dropout(net, 0.5)
-    net = fully_connected(net, 10, activation="softmax")
-    return regression(net, optimizer="adam", loss="categorical_crossentropy", learning_rate=0.001)
+import tflearn  # noqa: E402
 
 
-def images_per_second(net: object, images: object, labels: object, batch_size: int) -> float:
+def images_per_second(
+    build: Callable[[], tf.Tensor], images: np.ndarray, labels: np.ndarray, batch_size: int
+) -> float:
     with tempfile.TemporaryDirectory() as logs:
-        model = tflearn.DNN(net, tensorboard_verbose=0, tensorboard_dir=logs)
+        model = tflearn.DNN(build(), tensorboard_verbose=0, tensorboard_dir=logs)
         with contextlib.redirect_stdout(io.StringIO()):
             # The first epoch includes graph start-up and the featurewise mean and std.
             model.fit(images, labels, n_epoch=1, batch_size=batch_size, run_id="warm-up")
@@ -61,17 +49,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=10_000)
     args = parser.parse_args()
-    (images, labels), _ = cifar10_experiment_data(train_size=args.images)
+    profile = dataclasses.replace(PROFILES["full"], train_size=args.images)
+    (images, labels), _ = cifar10_experiment_data(profile)
     cases = [
-        ("few layers", dict(three_sets=False, few_layers=True), 96),
-        ("three layer sets", dict(three_sets=True), 96),
-        ("base network", dict(three_sets=False), 96),
-        ("base network", dict(three_sets=False), 50),
-        ("base network", dict(three_sets=False), 2000),
+        ("few layers", article_networks.few_layers, 96),
+        ("three layer sets", article_networks.three_layer_sets, 96),
+        ("base network", article_networks.base_network, 96),
+        ("base network", article_networks.base_network, 50),
+        ("base network", article_networks.base_network, 2000),
     ]
     print(f"{'network':18} {'batch':>5} {'images/s':>9}")
-    for name, shape, batch_size in cases:
-        speed = images_per_second(network(**shape), images, labels, batch_size)
+    for name, build, batch_size in cases:
+        speed = images_per_second(build, images, labels, batch_size)
         print(f"{name:18} {batch_size:5d} {speed:9.0f}", flush=True)
 
 

@@ -1,11 +1,13 @@
-"""Plumbing shared by the Deep Learning 101 notebooks: data, logs, run profiles and curves.
+"""Plumbing shared by the Deep Learning 101 notebooks: data, runs, reports and the article's claims.
 
-Import what a notebook needs in one line, e.g.::
+A notebook imports it in one line, ``import dl101``, and calls what it needs::
 
-    from dl101 import load_cifar10, new_run, choose_profile, plot_runs, results_table
+    profile = dl101.prepare_notebook(profile_name)
+    (X, Y), (X_test, Y_test) = dl101.cifar10_experiment_data(profile)
+    experiment = dl101.Experiment("experiment_1_dropout", profile, training_examples=len(X))
 
-tflearn needs one more import, ``from dl101.tflearn_compat import new_graph``, kept apart
-because it switches TensorFlow into graph mode, which the Keras notebook must not do.
+tflearn needs one more import, ``from dl101.tflearn_training import ...``, kept apart because
+importing tflearn switches TensorFlow into graph mode, which the Keras notebook must not do.
 
 Import dl101 before TensorFlow, Keras or tflearn: it turns off TensorFlow's start-up messages
 (CPU features, CUDA, oneDNN), which would otherwise fill the first output of every notebook.
@@ -16,15 +18,7 @@ import os
 # Read once, when TensorFlow's C++ runtime loads; setdefault leaves a user's own choice alone.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from dl101.curves import (
-    KERAS,
-    TFLEARN,
-    best_validation_accuracy_within,
-    describe_comparison,
-    plot_runs,
-    read_scalars,
-    results_table,
-)
+from dl101 import claims
 from dl101.data import (
     CIFAR10_CLASSES,
     DataError,
@@ -32,24 +26,29 @@ from dl101.data import (
     load_cifar10,
     load_mnist,
 )
-from dl101.logs import log_dir, new_run
-from dl101.profiles import choose_profile, describe
+from dl101.notebook import check_setup, prepare_notebook, tensorboard_command
+from dl101.pictures import sample_images
+from dl101.reports import plot_runs, results_table, with_finished_partner
+from dl101.runs import Experiment, Run, log_dir, new_run
+from dl101.tensorboard_logs import read_scalars
 
 __all__ = [
     "CIFAR10_CLASSES",
-    "KERAS",
-    "TFLEARN",
     "DataError",
-    "best_validation_accuracy_within",
-    "choose_profile",
+    "Experiment",
+    "Run",
+    "check_setup",
     "cifar10_experiment_data",
-    "describe_comparison",
-    "describe",
+    "claims",
     "load_cifar10",
     "load_mnist",
     "log_dir",
     "new_run",
     "plot_runs",
+    "prepare_notebook",
     "read_scalars",
     "results_table",
+    "sample_images",
+    "tensorboard_command",
+    "with_finished_partner",
 ]

@@ -77,7 +77,7 @@ def choose_profile(requested: str | None = None) -> Profile:
     return PROFILES[name]
 
 
-def describe(profile: Profile, dataset: str = "cifar10") -> str:
+def announcement(profile: Profile, dataset: str = "cifar10") -> str:
     """What a notebook prints at the top: the profile, what it means, and how to change it."""
     summary = profile.mnist_summary if dataset == "mnist" else profile.summary
     return (

@@ -1,8 +1,10 @@
 """Execute the notebooks headless, in reading order, and print a short summary.
 
 ``make run`` calls this. Each notebook runs in a fresh kernel, exactly as Kernel > Restart &
-Run All would, and its executed copy (with outputs and plots) is written to ``executed/``.
-A failing notebook does not stop the others; the exit status says whether all passed.
+Run All would, and its executed copy (with outputs and plots) is written to ``executed/``: under
+a temporary name until the run ends, so an interrupted run never replaces a good copy, and as
+``<name>.FAILED.ipynb`` when the notebook fails. A failing notebook, even one whose kernel dies,
+does not stop the others; the summary and the exit status say which failed and why.
 
     python -m dl101.run_notebooks                 # all notebooks
     python -m dl101.run_notebooks start_here      # just one
@@ -17,9 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dl101.logs import log_dir
+from dl101.notebook import shown_path, tensorboard_command
 from dl101.paths import REPO_ROOT
-from dl101.profiles import PROFILE_VARIABLE
+from dl101.profiles import PROFILE_VARIABLE, choose_profile
+from dl101.runs import check_log_dir, log_dir
 
 NOTEBOOKS = (
     "start_here",
@@ -46,20 +49,40 @@ class Outcome:
 
 
 def execute(source: Path, output_dir: Path, parameters: dict[str, object] | None = None) -> Outcome:
-    """Run one notebook in a fresh kernel; never raises for an error inside the notebook."""
+    """Run one notebook in a fresh kernel; never raises for an error inside the notebook.
+
+    The executed copy is written under a temporary name and renamed when the run ends: to
+    ``<name>.ipynb`` when it succeeded, to ``<name>.FAILED.ipynb`` when it did not, so the last
+    good copy survives a failure or an interruption.
+    """
     import papermill
 
     name = source.stem
-    output = output_dir / source.name
+    partial = output_dir / f".{name}.partial.ipynb"
     started = time.monotonic()
     try:
         papermill.execute_notebook(
-            source, output, parameters=parameters or {}, cwd=REPO_ROOT, progress_bar=True
+            source, partial, parameters=parameters or {}, cwd=REPO_ROOT, progress_bar=True
         )
     except papermill.PapermillExecutionError as error:
         detail = f"cell {error.exec_count} raised {error.ename}: {error.evalue}"
-        return Outcome(name, False, time.monotonic() - started, detail, output)
-    return Outcome(name, True, time.monotonic() - started, f"executed copy: {output}", output)
+    except KeyboardInterrupt:
+        partial.unlink(missing_ok=True)
+        raise
+    except Exception as error:  # the kernel died, or could not start
+        detail = (
+            f"the kernel stopped ({type(error).__name__}: {error}); it may have run out of "
+            "memory: close other programs, or run this notebook alone"
+        )
+    else:
+        output = output_dir / source.name
+        os.replace(partial, output)
+        (output_dir / f"{name}.FAILED.ipynb").unlink(missing_ok=True)
+        return Outcome(name, True, time.monotonic() - started, f"executed copy: {output}", output)
+    failed = output_dir / f"{name}.FAILED.ipynb"
+    if partial.exists():
+        os.replace(partial, failed)
+    return Outcome(name, False, time.monotonic() - started, detail, failed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,12 +106,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such notebook: {', '.join(unknown)}. Choose from: {', '.join(NOTEBOOKS)}")
     present = [name for name in NOTEBOOKS if (REPO_ROOT / f"{name}.ipynb").is_file()]
     names = names or present
-    args.output_dir.mkdir(parents=True, exist_ok=True)
     if args.profile:
+        try:
+            choose_profile(args.profile)
+        except ValueError as error:
+            parser.error(str(error))
         # Every kernel inherits it, including notebooks without a parameters cell.
         os.environ[PROFILE_VARIABLE] = args.profile
+    try:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        check_log_dir()
+    except (OSError, RuntimeError) as error:
+        parser.error(str(error))
+    if not os.access(args.output_dir, os.W_OK):
+        parser.error(
+            f"--output-dir {args.output_dir} is not writable: choose a folder you can write to."
+        )
 
-    print(f"Running {len(names)} notebook(s); TensorBoard logs go to {log_dir()}")
+    print(f"Running {len(names)} notebook(s); TensorBoard logs go to {shown_path(log_dir())}")
     outcomes = []
     for name in names:
         print(f"\n=== {name}.ipynb")
@@ -98,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     for outcome in outcomes:
         status = "ok    " if outcome.succeeded else "FAILED"
         print(f"  {status} {outcome.notebook:32} {outcome.seconds / 60:5.1f} min  {outcome.detail}")
-    print(f"See every run in TensorBoard: tensorboard --logdir {log_dir()}")
+    print(f"See every run in TensorBoard: {tensorboard_command()}")
     return 0 if all(outcome.succeeded for outcome in outcomes) else 1
 
 

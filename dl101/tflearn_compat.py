@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import sys
 import time
@@ -49,7 +50,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module=r"tflearn\b.*")
 if not hasattr(nest, "is_sequence"):
     nest.is_sequence = nest.is_nested
 if not hasattr(PIL.Image, "ANTIALIAS"):
-    PIL.Image.ANTIALIAS = PIL.Image.Resampling.LANCZOS
+    setattr(PIL.Image, "ANTIALIAS", PIL.Image.Resampling.LANCZOS)  # noqa: B010
 
 try:
     import scipy.ndimage  # noqa: F401
@@ -135,7 +136,7 @@ def _predict_on_a_copy(predict: Any) -> Any:
         copied = {key: np.array(value, copy=True) for key, value in feed_dict.items()}
         return predict(self, copied)
 
-    predict_without_touching_input.leaves_input_alone = True
+    setattr(predict_without_touching_input, "leaves_input_alone", True)  # noqa: B010
     predict_without_touching_input.__doc__ = predict.__doc__
     return predict_without_touching_input
 
@@ -191,7 +192,7 @@ def _batch_ids_as_copies(next_batch_ids: Any) -> Any:
         ids = next_batch_ids(self)
         return ids if ids is False else ids.copy()
 
-    next_batch_ids_copied.returns_copies = True
+    setattr(next_batch_ids_copied, "returns_copies", True)  # noqa: B010
     return next_batch_ids_copied
 
 
@@ -206,14 +207,14 @@ tflearn.initializations.xavier = xavier
 Evaluator.predict = _predict_on_a_copy(Evaluator.predict)
 
 
-def new_graph(seed: int | None = None) -> None:
-    """Start an empty TensorFlow graph, so the next tflearn model does not collide with the last.
+def new_graph(seed: int = 0) -> None:
+    """Start an empty, seeded TensorFlow graph, so the next tflearn model does not collide with the last.
 
-    Call it at the top of every cell that defines a model; re-running that cell then works.
-    With ``seed``, the starting weights and the order in which examples are shuffled repeat
-    from run to run (random augmentation, drawn in several threads at once, still varies).
+    Call it at the top of every cell that defines a model; re-running that cell then works. The
+    seed makes the starting weights and the order in which examples are shuffled repeat from run
+    to run (random augmentation, drawn in several threads at once, still varies).
     """
     tf.compat.v1.reset_default_graph()
-    if seed is not None:
-        tf.compat.v1.set_random_seed(seed)
-        np.random.seed(seed)
+    tf.compat.v1.set_random_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)  # tflearn's augmentation draws from Python's own generator

@@ -14,7 +14,7 @@ from dl101.data import DataError, Download
 
 import numpy as np
 import pytest
-from conftest import (
+from helpers import (
     IMAGES_PER_BATCH,
     REAL_DATA_DIR,
     cifar10_archive,

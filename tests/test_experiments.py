@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
+import sys
 from pathlib import Path
+
+from dl101.paths import REPO_ROOT
+from dl101.tensorboard_logs import read_scalars
+from dl101.tflearn_training import layer_summary
 
 import nbformat
 import pytest
-from conftest import REAL_DATA_DIR, executed, outputs, run_notebook
+from helpers import REAL_DATA_DIR, executed, outputs, run_notebook
 
 pytestmark = [
     pytest.mark.notebook,
@@ -86,7 +93,9 @@ def test_results_table_names_every_variant_and_a_plot_is_shown(smoke_runs: dict,
     tables = [d["text/markdown"] for d in data if d.get("text/markdown", "").startswith(header)]
 
     assert len(tables) == 1
-    rows = [line.split("|")[1].strip() for line in tables[0].splitlines()[2:]]
+    rows = [
+        line.split("|")[1].strip() for line in tables[0].splitlines()[2:] if line.startswith("|")
+    ]
     assert sorted(rows) == sorted(TABLE_ROWS[name])
     assert any("image/png" in d for d in data), "no comparison plot"
 
@@ -97,10 +106,53 @@ def test_what_we_saw_is_written_from_the_results(smoke_runs: dict) -> None:
         for o in outputs(executed_notebook(smoke_runs, "experiment_1_dropout"))
         if "data" in o
     ]
-    texts = [
-        d["text/markdown"] for d in data if "The article's claim" in d.get("text/markdown", "")
-    ]
+    texts = [d["text/markdown"] for d in data if "**The claim:**" in d.get("text/markdown", "")]
 
     assert len(texts) == 1
     assert "**with_dropout** ended at" in texts[0]
-    assert "held in this run." in texts[0] or "did not hold in this run." in texts[0]
+    assert (
+        "**Verdict:** it **held**." in texts[0] or "**Verdict:** it **did not hold**." in texts[0]
+    )
+
+
+@pytest.mark.parametrize("name", EXPECTED_RUNS)
+def test_what_each_run_recorded_is_what_it_trained_with(smoke_runs: dict, name: str) -> None:
+    notebook = executed_notebook(smoke_runs, name)
+    printed = "".join(o.get("text", "") for o in outputs(notebook))
+    for run in EXPECTED_RUNS[name]:
+        folder: Path = smoke_runs["log_dir"] / run
+        recorded = json.loads((folder / "run_settings.json").read_text())
+        validation = read_scalars(folder)["Accuracy/Validation"]
+
+        assert len(validation.steps) == recorded["epochs"]
+        # tflearn validates at the end of each epoch: ceil(training images / batch size) steps.
+        steps_per_epoch = -(-recorded["training_examples"] // recorded["batch_size"])
+        assert validation.steps[0] == steps_per_epoch
+        assert f"Training samples: {recorded['training_examples']}" in printed
+
+
+def test_benchmark_networks_equal_the_notebooks(smoke_runs: dict) -> None:
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    from article_networks import NOTEBOOK_NETWORKS
+
+    for name, build in NOTEBOOK_NETWORKS.items():
+        data = [o.data for o in outputs(executed_notebook(smoke_runs, name)) if "data" in o]
+        summaries = [
+            d["text/markdown"]
+            for d in data
+            if d.get("text/markdown", "").startswith("| layer | output shape | weights |")
+        ]
+        assert summaries, f"{name} shows no layer table"
+        assert summaries[0] == layer_summary(build())._repr_markdown_(), name
+
+
+def test_without_its_partner_a_notebook_says_which_to_run(smoke_runs: dict) -> None:
+    notebook = executed_notebook(smoke_runs, "experiment_0_few_layers")
+    printed = "".join(o.get("text", "") for o in outputs(notebook))
+
+    # The few-layer notebook ran first, so its partner had not run yet.
+    assert re.search(
+        r"Not compared with experiment_0/three_layer_sets: that run has not been run yet\. "
+        r"To compare, run experiment_0_three_layer_sets\.ipynb in the smoke profile",
+        printed,
+    )

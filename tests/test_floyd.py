@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dl101 import data, logs
+from dl101 import data, runs
 from dl101.paths import REPO_ROOT
 
 import pytest
 import yaml
-from conftest import write_cifar10
+from helpers import write_cifar10
 
 FLOYD_YML = REPO_ROOT / "floyd.yml"
 # The keys floyd-cli 0.11.17 documents and reads, and the values it accepts.
@@ -74,8 +74,8 @@ def test_data_and_logs_resolve_to_the_floydhub_mounts(
     (isolated / "output").mkdir()
 
     assert data.find_cifar10() == mount / data.CIFAR10_FOLDER
-    assert logs.log_dir() == isolated / "output"
-    assert logs.new_run("start_here/or").path == isolated / "output" / "start_here" / "or"
+    assert runs.log_dir() == isolated / "output"
+    assert runs.new_run("start_here/or").folder == isolated / "output" / "start_here" / "or"
 
 
 def test_older_jobs_mount_data_at_the_root(config: dict, isolated: Path) -> None:

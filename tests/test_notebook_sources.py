@@ -36,3 +36,18 @@ def test_profile_can_be_set_as_a_papermill_parameter(name: str) -> None:
 
     (parameters,) = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
     assert re.fullmatch(r"profile_name = None\s+#.*", parameters.source.strip())
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_notebook_rebuilds_a_run_folder_by_hand(name: str) -> None:
+    cells = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).cells
+    code = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+
+    assert not re.search(r"log_dir\(\)\s*/", code), "take the run from new_run, not a path"
+
+
+def test_readme_names_the_papermill_parameter_the_notebooks_read() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+
+    assert "-p profile_name smoke" in readme
+    assert not re.search(r"-p profile\b(?!_)", readme)

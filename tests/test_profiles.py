@@ -44,7 +44,7 @@ def test_unknown_profile_lists_the_choices() -> None:
 
 
 def test_description_says_how_to_change_it() -> None:
-    text = profiles.describe(profiles.PROFILES["cpu"])
+    text = profiles.announcement(profiles.PROFILES["cpu"])
 
     assert text.startswith("Run profile: cpu (")
     assert "DL101_PROFILE" in text and "parameters cell" in text

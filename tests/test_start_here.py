@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from dl101 import curves
+from dl101 import tensorboard_logs
 
 import nbformat
 import pytest
-from conftest import executed, outputs, run_notebook
+from helpers import executed, outputs, run_notebook
 
 pytestmark = pytest.mark.notebook
 
@@ -114,10 +114,10 @@ def test_every_run_logs_to_its_own_folder_and_reruns_are_kept_apart(runs: dict) 
         assert len(current) == 1, f"{name}: the second run mixed into the first"
         assert len(previous) == 1, f"{name}: the first run was not kept aside"
         assert len(list(previous[0].glob("events.out.tfevents.*"))) == 1
-    or_loss = curves.read_scalars(folder / "or")["Loss"]
+    or_loss = tensorboard_logs.read_scalars(folder / "or")["Loss"]
     assert or_loss.steps.max() == 2000 and len(or_loss.steps) < 2000
 
     second = executed(runs["outcomes"][1])
     assert "An earlier run named 'start_here/or' was kept aside" in output_of(
-        second, 'dl101.new_run("start_here/or")'
+        second, 'experiment.new_run("or")'
     )

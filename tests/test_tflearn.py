@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from dl101 import curves, logs, paths
-from dl101.tflearn_compat import new_graph
+from dl101 import paths, reports, runs, tensorboard_logs
+from dl101.tflearn_training import layer_summary, new_graph, train
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ import tensorflow as tf
 import tflearn
 import tflearn.data_flow
 from tflearn.data_preprocessing import ImagePreprocessing
+from tflearn.layers.conv import conv_2d, max_pool_2d
 from tflearn.layers.core import fully_connected, input_data
 from tflearn.layers.estimator import regression
 
@@ -24,13 +27,13 @@ X_OR = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 Y_OR = [[0.0], [1.0], [1.0], [1.0]]
 
 
-def train_or_perceptron(run: logs.Run) -> np.ndarray:
+def train_or_perceptron(run: runs.Run) -> np.ndarray:
     """The article's first program: one sigmoid neuron learning OR."""
     new_graph()
     net = input_data(shape=[None, 2])
     net = fully_connected(net, 1, activation="sigmoid")
     net = regression(net, optimizer="sgd", learning_rate=2, loss="mean_square")
-    model = tflearn.DNN(net, tensorboard_dir=run.log_dir)
+    model = tflearn.DNN(net, tensorboard_dir=run.tensorboard_dir)
     model.fit(X_OR, Y_OR, n_epoch=2000, snapshot_epoch=False, run_id=run.run_id)
     return np.asarray(model.predict(X_OR)).ravel()
 
@@ -52,14 +55,14 @@ def test_tflearn_imports_without_noise() -> None:
 
 def test_or_perceptron_trains_twice_in_one_process(tmp_path: Path) -> None:
     for attempt in ("first", "second"):
-        predictions = train_or_perceptron(logs.new_run(f"or_{attempt}", root=tmp_path))
+        predictions = train_or_perceptron(runs.new_run(f"or_{attempt}", root=tmp_path))
 
         assert predictions[0] < 0.5, attempt
         assert (predictions[1:] > 0.5).all(), attempt
         assert list((tmp_path / f"or_{attempt}").glob("events.out.tfevents.*"))
 
 
-def train_small_classifier(run: logs.Run, epochs: int) -> tuple[tflearn.DNN, np.ndarray]:
+def train_small_classifier(run: runs.Run, epochs: int) -> tuple[tflearn.DNN, np.ndarray]:
     """A softmax classifier with featurewise preprocessing on separable random points."""
     rng = np.random.default_rng(0)
     points = rng.normal(5.0, 2.0, size=(400, 4)).astype(np.float32)
@@ -71,7 +74,7 @@ def train_small_classifier(run: logs.Run, epochs: int) -> tuple[tflearn.DNN, np.
     net = input_data(shape=[None, 4], data_preprocessing=preprocessing)
     net = fully_connected(net, 2, activation="softmax")
     net = regression(net, optimizer="adam", learning_rate=0.05, loss="categorical_crossentropy")
-    model = tflearn.DNN(net, tensorboard_dir=run.log_dir)
+    model = tflearn.DNN(net, tensorboard_dir=run.tensorboard_dir)
     model.fit(
         points[:300],
         labels[:300],
@@ -85,7 +88,7 @@ def train_small_classifier(run: logs.Run, epochs: int) -> tuple[tflearn.DNN, np.
 
 
 def test_predict_leaves_the_callers_array_untouched(tmp_path: Path) -> None:
-    model, points = train_small_classifier(logs.new_run("predict", root=tmp_path), epochs=2)
+    model, points = train_small_classifier(runs.new_run("predict", root=tmp_path), epochs=2)
     test_points = points[300:].copy()
 
     first = model.predict(test_points)
@@ -96,31 +99,31 @@ def test_predict_leaves_the_callers_array_untouched(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, runs.Run]:
     root = tmp_path_factory.mktemp("curves")
-    runs = {}
+    trained = {}
     for name, epochs in (("short", 2), ("long", 4)):
-        run = logs.new_run(f"curves/{name}", root=root)
+        run = runs.new_run(f"curves/{name}", root=root, epochs=epochs)
         train_small_classifier(run, epochs)
-        runs[name] = run.path
-    return runs
+        trained[name] = run
+    return trained
 
 
-def test_curves_read_back_one_validation_point_per_epoch(trained_runs: dict[str, Path]) -> None:
-    scalars = curves.read_scalars(trained_runs["long"])
+def test_curves_read_back_one_validation_point_per_epoch(trained_runs: dict[str, runs.Run]) -> None:
+    scalars = tensorboard_logs.read_scalars(trained_runs["long"])
 
-    validation = scalars[curves.TFLEARN.validation_accuracy]
+    validation = scalars[tensorboard_logs.TFLEARN.validation_accuracy]
     # 300 training points in batches of 50: six steps per epoch, validated after each.
     assert validation.steps.tolist() == [6, 12, 18, 24]
     assert ((validation.values >= 0.0) & (validation.values <= 1.0)).all()
-    assert scalars[curves.TFLEARN.train_loss].steps[-1] == 24
+    assert scalars[tensorboard_logs.TFLEARN.train_loss].steps[-1] == 24
 
 
-def test_results_table_matches_the_logged_curves(trained_runs: dict[str, Path]) -> None:
-    table = curves.results_table(trained_runs)
+def test_results_table_matches_the_logged_curves(trained_runs: dict[str, runs.Run]) -> None:
+    table = reports.results_table(list(trained_runs.values()))
 
-    for name, path in trained_runs.items():
-        scalars = curves.read_scalars(path)
+    for name, run in trained_runs.items():
+        scalars = tensorboard_logs.read_scalars(run)
         row = table[name]
         validation = scalars["Accuracy/Validation"].values
         assert row.final_validation_accuracy == pytest.approx(validation[-1])
@@ -132,9 +135,9 @@ def test_results_table_matches_the_logged_curves(trained_runs: dict[str, Path]) 
     assert "| short | " in markdown and "| long | " in markdown
 
 
-def test_plot_shows_every_run_by_epoch_and_by_time(trained_runs: dict[str, Path]) -> None:
+def test_plot_shows_every_run_by_epoch_and_by_time(trained_runs: dict[str, runs.Run]) -> None:
     for x_axis, label in (("epoch", "epoch"), ("time", "seconds since the run started")):
-        figure = curves.plot_runs(trained_runs, x_axis=x_axis)
+        figure = reports.plot_runs(list(trained_runs.values()), x_axis=x_axis)
 
         accuracy_axes, loss_axes = figure.axes
         assert accuracy_axes.get_xlabel() == label
@@ -152,7 +155,7 @@ def test_plot_shows_every_run_by_epoch_and_by_time(trained_runs: dict[str, Path]
 
 def test_reading_a_run_that_never_trained_says_so(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="this run has not been trained yet"):
-        curves.read_scalars(tmp_path / "missing")
+        tensorboard_logs.read_scalars(tmp_path / "missing")
 
 
 @pytest.mark.parametrize(
@@ -226,3 +229,87 @@ def test_applying_the_fixes_again_changes_nothing() -> None:
     importlib.reload(dl101.tflearn_compat)
 
     assert (Evaluator.predict, tflearn.data_flow.FeedDictFlow.next_batch_ids) == patched
+
+
+def test_train_trains_with_exactly_what_the_run_recorded(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    points = rng.normal(5.0, 2.0, size=(400, 4)).astype(np.float32)
+    labels = np.eye(2)[(points.sum(axis=1) > 20).astype(int)]
+    run = runs.new_run(
+        "recorded",
+        root=tmp_path,
+        epochs=3,
+        batch_size=40,
+        learning_rate=0.05,
+        training_examples=300,
+    )
+    new_graph(run.seed)
+    net = fully_connected(input_data(shape=[None, 4]), 2, activation="softmax")
+    net = regression(net, learning_rate=run.learning_rate, loss="categorical_crossentropy")
+
+    model = train(net, run, (points[:300], labels[:300]), (points[300:], labels[300:]))
+
+    recorded = json.loads((run.folder / runs.SETTINGS_FILE).read_text())
+    validation = tensorboard_logs.read_scalars(run)["Accuracy/Validation"]
+    assert len(validation.steps) == recorded["epochs"]
+    # One validation per epoch, after ceil(300 / 40) = 8 steps.
+    assert validation.steps[0] == -(-recorded["training_examples"] // recorded["batch_size"])
+    assert model.train_ops[0].optimizer._lr == recorded["learning_rate"]
+
+
+def test_train_refuses_data_of_another_size_than_the_run_recorded(tmp_path: Path) -> None:
+    run = runs.new_run("sized", root=tmp_path, epochs=1, batch_size=10, training_examples=50)
+    new_graph(run.seed)
+    net = regression(fully_connected(input_data(shape=[None, 2]), 1))
+    points = np.zeros((40, 2), dtype=np.float32)
+
+    with pytest.raises(ValueError, match="created for 50 training images, but 40 were given"):
+        train(net, run, (points, points[:, :1]), (points, points[:, :1]))
+
+
+def test_layer_summary_lists_each_layer_with_its_weights() -> None:
+    new_graph()
+    net = input_data(shape=[None, 8, 8, 3])
+    net = conv_2d(net, 4, 3, activation="relu")
+    net = max_pool_2d(net, 2)
+    net = fully_connected(net, 10, activation="softmax")
+
+    summary = layer_summary(net)
+
+    assert summary.rows == (
+        ("InputData", (None, 8, 8, 3), 0),
+        ("Conv2D", (None, 8, 8, 4), 3 * 3 * 3 * 4 + 4),
+        ("MaxPool2D", (None, 4, 4, 4), 0),
+        ("FullyConnected", (None, 10), 4 * 4 * 4 * 10 + 10),
+    )
+    assert summary.total_parameters == 112 + 650
+
+
+@pytest.mark.parametrize(
+    ("recorded", "trained_epochs", "reason"),
+    [
+        ({"epochs": 3, "profile": "cpu"}, 1, r"has not finished \(1 of 3 epochs"),
+        ({"epochs": 1, "profile": "smoke"}, 1, "ran in the smoke profile, this one in cpu"),
+        ({"epochs": 2, "profile": "cpu"}, 0, "has not been run yet"),
+    ],
+)
+def test_an_unfinished_or_other_partner_run_is_not_compared(
+    recorded: dict, trained_epochs: int, reason: str, capsys: pytest.CaptureFixture
+) -> None:
+    partner = runs.new_run("pair/partner", **recorded)
+    if trained_epochs:
+        train_small_classifier(partner, trained_epochs)
+    this = runs.new_run("pair/this", epochs=1, profile="cpu")
+
+    compared = reports.with_finished_partner([this], "pair/partner", "partner.ipynb")
+
+    assert compared == [this]
+    assert re.search(f"Not compared with pair/partner: that run {reason}", capsys.readouterr().out)
+
+
+def test_a_finished_partner_of_the_same_profile_is_compared() -> None:
+    partner = runs.new_run("pair/partner", epochs=1, profile="cpu")
+    train_small_classifier(partner, 1)
+    this = runs.new_run("pair/this", epochs=1, profile="cpu")
+
+    assert reports.with_finished_partner([this], "pair/partner", "partner.ipynb") == [this, partner]

@@ -1,0 +1,54 @@
+"""What every notebook does first and last: check its set-up, choose a profile, name TensorBoard."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+from dl101.paths import REPO_ROOT
+from dl101.profiles import Profile, announcement, choose_profile
+from dl101.runs import log_dir
+
+OLDEST_PYTHON = (3, 11)
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it: what a notebook prints."""
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def check_setup() -> None:
+    """Check Python and print the versions of the libraries and where TensorBoard logs go."""
+    if sys.version_info[:2] < OLDEST_PYTHON:
+        raise RuntimeError(
+            f"This notebook needs Python {'.'.join(map(str, OLDEST_PYTHON))} or newer; this "
+            f"kernel runs {sys.version.split()[0]}. Choose another kernel."
+        )
+    framework = ("tflearn", version("tflearn")) if "tflearn" in sys.modules else None
+    if framework is None:
+        framework = ("Keras", version("keras"))
+    print(f"TensorFlow {version('tensorflow')} | {framework[0]} {framework[1]}")
+    print(f"TensorBoard logs go to {shown_path(log_dir())}")
+
+
+def prepare_notebook(profile_name: str | None = None, dataset: str = "cifar10") -> Profile:
+    """:func:`check_setup`, then choose and announce the run profile.
+
+    ``profile_name`` is the notebook's parameter (``None`` chooses automatically); ``dataset``
+    (``"cifar10"`` or ``"mnist"``) says which of the profile's sizes the notebook uses.
+    """
+    check_setup()
+    profile = choose_profile(profile_name)
+    print(announcement(profile, dataset))
+    return profile
+
+
+def tensorboard_command(group: str | None = None) -> str:
+    """The command that starts TensorBoard on the shared log folder (or one group of runs in it)."""
+    folder = log_dir() / group if group else log_dir()
+    return f"tensorboard --logdir {shlex.quote(shown_path(folder))}"

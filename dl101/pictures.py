@@ -1,0 +1,55 @@
+"""Pictures a notebook shows: sample images of a data set, and figures Jupyter draws by itself.
+
+Figures are made outside pyplot, so each is shown exactly once, when a cell returns it, and
+never stays alive in pyplot's list of open figures.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+class ShownFigure(Figure):
+    """A figure that Jupyter draws by itself as a PNG, without pyplot."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
+def sample_images(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    per_class: int = 8,
+    title: str | None = None,
+) -> ShownFigure:
+    """A grid with one row per class: the first ``per_class`` images of that class, labelled.
+
+    ``labels`` may be class numbers or one-hot rows; ``images`` are (N, height, width) or
+    (N, height, width, channels), with values in [0, 1] or 0-255.
+    """
+    classes = np.argmax(labels, axis=1) if np.ndim(labels) == 2 else np.asarray(labels)
+    figure = ShownFigure(
+        figsize=(per_class * 0.9 + 1.2, len(class_names) * 0.9), layout="constrained"
+    )
+    grid = figure.subplots(len(class_names), per_class, squeeze=False)
+    scale = 255.0 if images.max() > 1.0 else 1.0
+    for row, name in enumerate(class_names):
+        examples = np.flatnonzero(classes == row)[:per_class]
+        for column, axes in enumerate(grid[row]):
+            axes.set_xticks([])
+            axes.set_yticks([])
+            axes.spines[:].set_visible(False)
+            if column < len(examples):
+                image = images[examples[column]] / scale
+                axes.imshow(np.squeeze(image), cmap="gray", vmin=0.0, vmax=1.0)
+        grid[row][0].set_ylabel(name, rotation=0, ha="right", va="center")
+    if title:
+        figure.suptitle(title)
+    return figure

@@ -1,0 +1,213 @@
+"""Training runs: one shared log directory, a fresh folder per run, and the settings it trained with.
+
+All notebooks write under the same directory, so a single ``tensorboard --logdir ...``
+compares every experiment. A :class:`Run` is created before its model: the notebook states each
+setting once (``experiment.new_run("with_dropout", batch_size=96, learning_rate=0.001)``), the
+run records it beside its logs, and the model and ``fit`` read it back from the run
+(``run.batch_size``). So the settings a table shows are, by construction, the ones that trained.
+
+tflearn appends to whatever is already in a run's folder, so re-running a notebook would draw
+the new curves on top of the old ones: :func:`new_run` moves an earlier run of the same name
+aside first and says so. Writing and reading the recorded settings both live here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dl101 import paths
+from dl101.profiles import Profile
+
+LOG_DIR_VARIABLE = "DL101_LOG_DIR"
+PREVIOUS_RUN_MARKER = ".previous-"
+SETTINGS_FILE = "run_settings.json"
+# Every model is seeded with this unless a run says otherwise, so a notebook re-run on the same
+# machine draws the same curves as closely as the framework allows.
+DEFAULT_SEED = 0
+
+
+def log_dir() -> Path:
+    """``$DL101_LOG_DIR`` if set, else FloydHub's ``/output`` there, else ``logs/`` in the repository."""
+    if os.environ.get(LOG_DIR_VARIABLE):
+        return Path(os.environ[LOG_DIR_VARIABLE]).expanduser().resolve()
+    return paths.floydhub_output_dir() or paths.REPO_ROOT / "logs"
+
+
+def check_log_dir(folder: Path | None = None) -> Path:
+    """The log directory, created if need be; a clear error when it cannot be written to."""
+    folder = folder or log_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise RuntimeError(
+            f"TensorBoard logs cannot be written to {folder} ({error.strerror or error}). "
+            f"Set {LOG_DIR_VARIABLE} to a folder you can write to, for example "
+            f"export {LOG_DIR_VARIABLE}=~/dl101-logs"
+        ) from None
+    return folder
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: its name, its log folder and the settings it was created with.
+
+    The settings are readable as attributes (``run.epochs``, ``run.batch_size``,
+    ``run.learning_rate``, ``run.training_examples``, ``run.seed``, ``run.profile``); a setting
+    the run was not given is ``None``.
+    """
+
+    name: str
+    folder: Path
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The last part of the name, used in plots and tables: ``with_dropout``."""
+        return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def run_id(self) -> str:
+        """What tflearn's ``fit(run_id=...)`` takes: the name, relative to the log directory."""
+        return self.name
+
+    @property
+    def tensorboard_dir(self) -> str:
+        """What ``tflearn.DNN(tensorboard_dir=...)`` takes: the log directory, ending in a separator.
+
+        tflearn joins ``tensorboard_dir`` and ``run_id`` by plain string concatenation.
+        """
+        root = str(self.folder)[: -len(self.name)]
+        return root if root.endswith(os.sep) else root + os.sep
+
+    def _setting(self, key: str) -> object:
+        return self.settings.get(key)
+
+    @property
+    def epochs(self) -> int:
+        return self._setting("epochs")  # type: ignore[return-value]
+
+    @property
+    def batch_size(self) -> int:
+        return self._setting("batch_size")  # type: ignore[return-value]
+
+    @property
+    def learning_rate(self) -> float:
+        return self._setting("learning_rate")  # type: ignore[return-value]
+
+    @property
+    def training_examples(self) -> int:
+        return self._setting("training_examples")  # type: ignore[return-value]
+
+    @property
+    def profile(self) -> str | None:
+        return self._setting("profile")  # type: ignore[return-value]
+
+    @property
+    def seed(self) -> int:
+        seed = self._setting("seed")
+        return DEFAULT_SEED if seed is None else int(seed)  # type: ignore[call-overload]
+
+
+def _set_aside_name(folder: Path) -> Path:
+    """A free name for an old run folder, stamped with the time it was last written."""
+    last_written = max(
+        (p.stat().st_mtime for p in folder.rglob("*")), default=folder.stat().st_mtime
+    )
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(last_written))
+    candidate = folder.with_name(f"{folder.name}{PREVIOUS_RUN_MARKER}{stamp}")
+    counter = 2
+    while candidate.exists():
+        candidate = folder.with_name(f"{folder.name}{PREVIOUS_RUN_MARKER}{stamp}-{counter}")
+        counter += 1
+    return candidate
+
+
+def _check_name(name: str) -> None:
+    if not name or name.startswith("/") or ".." in Path(name).parts:
+        raise ValueError(
+            f"A run name must be a relative path inside the log directory, got {name!r}."
+        )
+
+
+def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: object) -> Run:
+    """Reserve an empty folder ``name`` under the log directory for a new training run.
+
+    ``name`` may contain ``/`` to group runs, e.g. ``"experiment_1_dropout/with_dropout"``,
+    which TensorBoard shows as one run with that name. If an earlier run of that name is there,
+    it is renamed to ``<name>.previous-<time it ended>`` (still visible, never mixed in) and a
+    line says so. ``settings`` (``epochs``, ``batch_size``, ``learning_rate``, ...) are saved
+    beside the logs as ``run_settings.json`` and returned on the run, so the model can take
+    them from there; a setting of ``None`` is left out.
+    """
+    base = Path(root).expanduser().resolve() if root is not None else log_dir()
+    return _create_run(base, name, settings)
+
+
+def _create_run(base: Path, name: str, settings: Mapping[str, object]) -> Run:
+    _check_name(name)
+    check_log_dir(base)
+    folder = base / name
+    if folder.exists() and any(folder.iterdir()):
+        kept = _set_aside_name(folder)
+        folder.rename(kept)
+        print(
+            f"An earlier run named {name!r} was kept aside as {kept.name!r}; this run starts afresh."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    recorded = {key: value for key, value in settings.items() if value is not None}
+    if recorded:
+        (folder / SETTINGS_FILE).write_text(json.dumps(recorded, indent=2) + "\n")
+    return Run(name, folder, recorded)
+
+
+def open_run(name: str, root: str | os.PathLike[str] | None = None) -> Run | None:
+    """The run ``name`` as an earlier :func:`new_run` left it, or ``None`` if there is none."""
+    _check_name(name)
+    base = Path(root).expanduser().resolve() if root is not None else log_dir()
+    folder = base / name
+    if not folder.is_dir():
+        return None
+    settings_file = folder / SETTINGS_FILE
+    settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+    return Run(name, folder, settings)
+
+
+@dataclass
+class Experiment:
+    """The runs of one notebook: one group folder, one profile and one training set.
+
+    ``experiment.new_run(name, batch_size=..., learning_rate=...)`` adds the profile, its
+    epochs (unless ``epochs`` is given), the number of training examples and the seed to what
+    the run records; what the experiment was not given is not recorded. ``runs``
+    lists this experiment's runs in the order they were made (a re-made run replaces its
+    earlier self), for the plots and tables at the end of a notebook.
+    """
+
+    group: str
+    profile: Profile | None = None
+    training_examples: int | None = None
+    epochs: int | None = None
+    runs: list[Run] = field(default_factory=list)
+
+    def new_run(self, name: str, **settings: object) -> Run:
+        epochs = self.epochs
+        if epochs is None and self.profile is not None:
+            epochs = self.profile.epochs
+        recorded = {
+            "profile": self.profile.name if self.profile else None,
+            "epochs": epochs,
+            "training_examples": self.training_examples,
+            "seed": DEFAULT_SEED,
+            **settings,
+        }
+        run = _create_run(log_dir(), f"{self.group}/{name}", recorded)
+        self.runs = [earlier for earlier in self.runs if earlier.name != run.name] + [run]
+        return run

@@ -1,0 +1,94 @@
+"""What several test modules need: small data sets in the official layouts, and running notebooks."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+from dl101 import data
+from dl101.paths import REPO_ROOT
+from dl101.run_notebooks import Outcome, execute
+
+import nbformat
+import numpy as np
+import pytest
+
+IMAGES_PER_BATCH = 20
+# The real data sets, where the run was pointed at them (CI points at ../shared/data); read
+# when this module is imported, before conftest's autouse fixture hides the variable.
+REAL_DATA_DIR = os.environ.get("DL101_DATA_DIR")
+
+
+def cifar10_batch(first_label: int, count: int = IMAGES_PER_BATCH) -> dict:
+    """A batch in the official layout whose pixel values encode image, channel and position."""
+    rng = np.random.default_rng(first_label)
+    pixels = rng.integers(0, 256, size=(count, 3072), dtype=np.uint8)
+    labels = [(first_label + i) % 10 for i in range(count)]
+    return {
+        "batch_label": "generated",
+        "labels": labels,
+        "data": pixels,
+        "filenames": [f"image_{i}.png" for i in range(count)],
+    }
+
+
+def write_cifar10(folder: Path) -> dict[str, dict]:
+    """A small CIFAR-10 in ``folder``: five training batches and a test batch."""
+    folder.mkdir(parents=True, exist_ok=True)
+    batches = {name: cifar10_batch(i) for i, name in enumerate(data.CIFAR10_TRAIN_BATCHES)}
+    batches[data.CIFAR10_TEST_BATCH] = cifar10_batch(7)
+    for name, batch in batches.items():
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": list(data.CIFAR10_CLASSES)}))
+    return batches
+
+
+def write_mnist(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    np.savez_compressed(
+        path,
+        x_train=rng.integers(0, 256, (60, 28, 28), dtype=np.uint8),
+        y_train=rng.integers(0, 10, 60, dtype=np.uint8),
+        x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+        y_test=rng.integers(0, 10, 10, dtype=np.uint8),
+    )
+
+
+def cifar10_archive(tmp_path: Path) -> bytes:
+    """A tar.gz shaped like the official cifar-10-python.tar.gz, around small batches."""
+    write_cifar10(tmp_path / "archive_source" / data.CIFAR10_FOLDER)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(tmp_path / "archive_source" / data.CIFAR10_FOLDER, arcname=data.CIFAR10_FOLDER)
+    return buffer.getvalue()
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def run_notebook(
+    name: str, output_dir: Path, log_dir: Path, parameters: dict[str, object] | None = None
+) -> Outcome:
+    """Execute a notebook in a fresh kernel, logging to ``log_dir``, on the real data if known."""
+    with pytest.MonkeyPatch.context() as environment:
+        if REAL_DATA_DIR is not None:
+            environment.setenv("DL101_DATA_DIR", REAL_DATA_DIR)
+        environment.setenv("DL101_LOG_DIR", str(log_dir))
+        return execute(REPO_ROOT / f"{name}.ipynb", output_dir, parameters)
+
+
+def executed(outcome: Outcome) -> nbformat.NotebookNode:
+    """The executed notebook of a run that must have succeeded."""
+    assert outcome.succeeded, outcome.detail
+    return nbformat.read(outcome.executed, as_version=4)
+
+
+def outputs(notebook: nbformat.NotebookNode) -> list:
+    """Every output of every cell, in order."""
+    return [output for cell in notebook.cells for output in cell.get("outputs", [])]

@@ -1,0 +1,270 @@
+"""Faults and bad input: each case of issue 10 gets a clear message, loses nothing, leaves nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from pathlib import Path
+
+from dl101 import data, notebook, python_check, run_notebooks
+from dl101.data import DataError, Download
+
+import nbformat
+import pytest
+from helpers import cifar10_archive, cifar10_batch, sha256, write_cifar10
+
+
+class RunsCode:
+    """A pickle that runs a shell command when loaded, as a crafted batch file would."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture
+def served_cifar10(tmp_path: Path, web_root: tuple[Path, str]) -> tuple[Path, Download, bytes]:
+    """A small CIFAR-10 archive served on 127.0.0.1: the folder, its download, and its bytes."""
+    served, url = web_root
+    archive = cifar10_archive(tmp_path)
+    (served / "cifar-10-python.tar.gz").write_bytes(archive)
+    return served, Download(f"{url}/cifar-10-python.tar.gz", "sha256", sha256(archive)), archive
+
+
+def test_a_batch_that_would_run_code_is_refused_without_running_it(tmp_path: Path) -> None:
+    folder = tmp_path / data.CIFAR10_FOLDER
+    write_cifar10(folder)
+    marker = tmp_path / "code-ran"
+    (folder / "data_batch_2").write_bytes(pickle.dumps({"data": RunsCode(marker)}, protocol=2))
+
+    with pytest.raises(DataError, match=r"data_batch_2 is truncated or corrupt.*asks to load"):
+        data.load_cifar10(tmp_path)
+
+    assert not marker.exists()
+
+
+def test_a_batch_holding_another_type_is_a_data_error(tmp_path: Path) -> None:
+    folder = tmp_path / data.CIFAR10_FOLDER
+    write_cifar10(folder)
+    (folder / "test_batch").write_bytes(pickle.dumps({"data": {1, 2}, "labels": Path("x")}))
+
+    with pytest.raises(DataError, match=r"test_batch is truncated or corrupt"):
+        data.load_cifar10(tmp_path)
+
+
+@pytest.mark.parametrize("bad_label", [-1, 10])
+def test_a_label_out_of_range_names_the_file_and_the_value(tmp_path: Path, bad_label: int) -> None:
+    folder = tmp_path / data.CIFAR10_FOLDER
+    write_cifar10(folder)
+    batch = cifar10_batch(3)
+    batch["labels"][5] = bad_label
+    (folder / "data_batch_4").write_bytes(pickle.dumps(batch, protocol=2))
+
+    with pytest.raises(DataError, match=rf"data_batch_4 is corrupt: it has the label {bad_label}"):
+        data.load_cifar10(tmp_path)
+
+
+def test_a_folder_missing_one_batch_names_it(tmp_path: Path) -> None:
+    folder = tmp_path / "mine" / data.CIFAR10_FOLDER
+    write_cifar10(folder)
+    (folder / "data_batch_3").unlink()
+    source = Download("http://127.0.0.1:9/cifar-10-python.tar.gz", "md5", "0" * 32)
+
+    with pytest.raises(DataError, match=r"incomplete: data_batch_3 is missing"):
+        data.find_cifar10(tmp_path / "mine", source=source, download_dir=tmp_path / "downloads")
+
+
+def test_an_incomplete_download_folder_is_replaced_and_kept_aside(
+    tmp_path: Path, served_cifar10: tuple[Path, Download, bytes]
+) -> None:
+    served, source, archive = served_cifar10
+    download_dir = tmp_path / "downloads"
+    write_cifar10(download_dir / data.CIFAR10_FOLDER)
+    (download_dir / data.CIFAR10_FOLDER / "test_batch").unlink()
+
+    folder = data.find_cifar10(download_dir, source=source, download_dir=download_dir)
+
+    assert folder == download_dir / data.CIFAR10_FOLDER
+    assert (folder / "test_batch").is_file()
+    names = sorted(p.name for p in download_dir.iterdir())
+    assert names[0] == data.CIFAR10_FOLDER and names[1].startswith(
+        f"{data.CIFAR10_FOLDER}.incomplete-"
+    )
+    assert len(names) == 2, "the verified archive is deleted only after unpacking"
+
+
+def test_a_verified_archive_is_never_thrown_away_when_unpacking_fails(
+    tmp_path: Path, served_cifar10: tuple[Path, Download, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served, source, archive = served_cifar10
+    download_dir = tmp_path / "downloads"
+
+    def disk_full(*args: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(data, "extract_tar", disk_full)
+    with pytest.raises(DataError, match="No space left on device"):
+        data.find_cifar10(tmp_path / "empty", source=source, download_dir=download_dir)
+
+    assert (download_dir / "cifar-10-python.tar.gz").read_bytes() == archive
+    monkeypatch.undo()
+    (served / "cifar-10-python.tar.gz").unlink()  # the retry must not download again
+    folder = data.find_cifar10(tmp_path / "empty", source=source, download_dir=download_dir)
+    assert sorted(p.name for p in download_dir.iterdir()) == [data.CIFAR10_FOLDER] == [folder.name]
+
+
+def test_an_archive_put_in_the_data_folder_by_hand_is_used(tmp_path: Path) -> None:
+    archive = cifar10_archive(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "cifar-10-python.tar.gz").write_bytes(archive)
+    offline = Download("http://127.0.0.1:9/cifar-10-python.tar.gz", "sha256", sha256(archive))
+
+    folder = data.find_cifar10(mine, source=offline, download_dir=tmp_path / "downloads")
+
+    assert folder == tmp_path / "downloads" / data.CIFAR10_FOLDER
+    assert (mine / "cifar-10-python.tar.gz").is_file(), "a file the user put there is left alone"
+
+
+def test_the_checksum_advice_is_what_works(tmp_path: Path, web_root: tuple[Path, str]) -> None:
+    served, url = web_root
+    (served / "cifar-10-python.tar.gz").write_bytes(cifar10_archive(tmp_path))
+    source = Download(f"{url}/cifar-10-python.tar.gz", "md5", "0" * 32)
+
+    with pytest.raises(DataError, match=r"put it, unopened, into .*downloads"):
+        data.find_cifar10(tmp_path / "empty", source=source, download_dir=tmp_path / "downloads")
+
+
+def test_leftovers_of_an_interrupted_attempt_are_cleaned_up(
+    tmp_path: Path, served_cifar10: tuple[Path, Download, bytes]
+) -> None:
+    served, source, archive = served_cifar10
+    download_dir = tmp_path / "downloads"
+    download_dir.mkdir()
+    # What SIGKILL during a download and during unpacking leaves, and a cut-off archive.
+    (download_dir / ".cifar-10-python.tar.gz.abc123.part").write_bytes(b"half")
+    (download_dir / ".extract-xyz" / data.CIFAR10_FOLDER).mkdir(parents=True)
+    (download_dir / "cifar-10-python.tar.gz").write_bytes(archive[:100])
+
+    data.find_cifar10(tmp_path / "empty", source=source, download_dir=download_dir)
+
+    assert sorted(p.name for p in download_dir.iterdir()) == [data.CIFAR10_FOLDER]
+
+
+def _find_mnist(source: Download, download_dir: Path, empty: Path) -> str:
+    return str(data.find_mnist(empty, source=source, download_dir=download_dir))
+
+
+def test_two_first_downloads_at_once_both_get_the_data(
+    tmp_path: Path, web_root: tuple[Path, str]
+) -> None:
+    served, url = web_root
+    from helpers import write_mnist
+
+    write_mnist(served / data.MNIST_FILE)
+    content = (served / data.MNIST_FILE).read_bytes()
+    source = Download(f"{url}/{data.MNIST_FILE}", "sha256", sha256(content))
+    download_dir = tmp_path / "downloads"
+
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        paths = pool.starmap(_find_mnist, [(source, download_dir, tmp_path / "empty")] * 2)
+
+    assert paths == [str(download_dir / data.MNIST_FILE)] * 2
+    assert os.listdir(download_dir) == [data.MNIST_FILE]
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    notebook_node = nbformat.v4.new_notebook()
+    notebook_node.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook_node.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook_node, path)
+    return path
+
+
+@pytest.mark.notebook
+def test_a_dead_kernel_is_reported_and_a_good_copy_is_kept(tmp_path: Path) -> None:
+    output_dir = tmp_path / "executed"
+    output_dir.mkdir()
+    good = output_dir / "crash.ipynb"
+    good.write_text("the good copy of an earlier run")
+    source = write_notebook(tmp_path / "crash.ipynb", "print('before')", "import os\nos._exit(9)")
+
+    outcome = run_notebooks.execute(source, output_dir)
+
+    assert not outcome.succeeded
+    assert "the kernel stopped" in outcome.detail and "memory" in outcome.detail
+    assert good.read_text() == "the good copy of an earlier run"
+    assert sorted(p.name for p in output_dir.iterdir()) == ["crash.FAILED.ipynb", "crash.ipynb"]
+
+
+def test_an_unknown_profile_is_refused_before_any_kernel_starts(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_notebooks, "execute", lambda *args: pytest.fail("a kernel started"))
+
+    with pytest.raises(SystemExit) as exited:
+        run_notebooks.main(["--profile", "bogus"])
+
+    assert exited.value.code == 2
+    assert (
+        "Unknown run profile 'bogus'. Choose one of: full, cpu, smoke, auto."
+        in capsys.readouterr().err
+    )
+
+
+def test_an_output_dir_that_is_a_file_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "out").write_text("a file")
+
+    with pytest.raises(SystemExit):
+        run_notebooks.main(["--output-dir", str(tmp_path / "out"), "start_here"])
+
+    error = capsys.readouterr().err
+    assert "File exists" in error and str(tmp_path / "out") in error
+
+
+def test_a_log_dir_that_is_a_file_stops_make_run_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "logs").write_text("a file")
+    monkeypatch.setenv("DL101_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setattr(run_notebooks, "execute", lambda *args: pytest.fail("a kernel started"))
+
+    with pytest.raises(SystemExit):
+        run_notebooks.main(["--output-dir", str(tmp_path / "out"), "start_here"])
+
+    assert "Set DL101_LOG_DIR to a folder you can write to" in capsys.readouterr().err
+
+
+def test_the_tensorboard_command_quotes_a_path_with_spaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DL101_LOG_DIR", str(tmp_path / "my logs"))
+
+    assert notebook.tensorboard_command() == f"tensorboard --logdir '{tmp_path / 'my logs'}'"
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [((3, 11, 2), "too old: 3.11.4 or newer"), ((3, 14, 0), "too new"), ((3, 11, 4), None)],
+)
+def test_make_refuses_a_python_it_cannot_run_on(
+    version: tuple[int, ...], expected: str | None
+) -> None:
+    said = python_check.problem(version)
+
+    assert said is None if expected is None else expected in said
+
+
+def test_make_runs_the_python_check_first() -> None:
+    makefile = (run_notebooks.REPO_ROOT / "Makefile").read_text()
+
+    assert "\t@$(PYTHON) dl101/python_check.py\n\ttest -x" in makefile

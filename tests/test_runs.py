@@ -1,0 +1,139 @@
+"""The shared log directory, one fresh folder per run, and the settings a run records."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dl101 import paths, runs
+from dl101.profiles import PROFILES
+
+import pytest
+
+
+def test_log_dir_is_the_environment_variable_when_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DL101_LOG_DIR", str(tmp_path / "my_logs"))
+
+    assert runs.log_dir() == tmp_path / "my_logs"
+
+
+def test_log_dir_is_floydhub_output_there(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DL101_LOG_DIR")
+    (isolated / "output").mkdir()
+
+    assert runs.log_dir() == isolated / "output"
+
+
+def test_log_dir_defaults_to_logs_in_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DL101_LOG_DIR")
+
+    assert runs.log_dir() == paths.REPO_ROOT / "logs"
+
+
+def test_new_run_gives_tflearn_an_empty_folder(tmp_path: Path) -> None:
+    run = runs.new_run("experiment_1/with_dropout", root=tmp_path)
+
+    assert run.folder == tmp_path / "experiment_1" / "with_dropout"
+    assert run.folder.is_dir() and not any(run.folder.iterdir())
+    # tflearn builds the folder as tensorboard_dir + run_id.
+    assert Path(run.tensorboard_dir + run.run_id) == run.folder
+    assert run.label == "with_dropout"
+
+
+def test_rerun_keeps_the_earlier_run_aside(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    first = runs.new_run("start_here/or", root=tmp_path)
+    (first.folder / "events.out.tfevents.1").write_text("first run")
+
+    second = runs.new_run("start_here/or", root=tmp_path)
+
+    assert second.folder == first.folder and not any(second.folder.iterdir())
+    kept = [p for p in (tmp_path / "start_here").iterdir() if p.name != "or"]
+    assert len(kept) == 1 and kept[0].name.startswith("or.previous-")
+    assert (kept[0] / "events.out.tfevents.1").read_text() == "first run"
+    assert f"kept aside as '{kept[0].name}'" in capsys.readouterr().out
+
+
+def test_third_run_in_the_same_second_keeps_both_earlier_runs(tmp_path: Path) -> None:
+    for number in range(3):
+        run = runs.new_run("run", root=tmp_path)
+        (run.folder / "events").write_text(str(number))
+
+    contents = sorted((p / "events").read_text() for p in tmp_path.iterdir())
+    assert contents == ["0", "1", "2"]
+
+
+def test_empty_run_folder_is_reused_silently(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    runs.new_run("run", root=tmp_path)
+    runs.new_run("run", root=tmp_path)
+
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("name", ["", "/etc/passwd", "../outside", "a/../../b"])
+def test_run_names_stay_inside_the_log_directory(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="relative path inside the log directory"):
+        runs.new_run(name, root=tmp_path)
+
+
+def test_a_run_records_its_settings_and_gives_them_back(tmp_path: Path) -> None:
+    run = runs.new_run("group/run", root=tmp_path, batch_size=96, learning_rate=0.001, extra=None)
+
+    recorded = json.loads((run.folder / runs.SETTINGS_FILE).read_text())
+    assert recorded == {"batch_size": 96, "learning_rate": 0.001}
+    assert (run.batch_size, run.learning_rate, run.epochs, run.seed) == (96, 0.001, None, 0)
+    assert runs.open_run("group/run", root=tmp_path) == run
+
+
+def test_opening_a_run_that_does_not_exist_gives_none(tmp_path: Path) -> None:
+    assert runs.open_run("group/never", root=tmp_path) is None
+
+
+def test_an_experiment_records_the_profile_epochs_and_training_size() -> None:
+    experiment = runs.Experiment("exp", PROFILES["cpu"], training_examples=16_000)
+
+    run = experiment.new_run("a", batch_size=50, learning_rate=0.01)
+
+    assert run.name == "exp/a"
+    assert dict(run.settings) == {
+        "profile": "cpu",
+        "epochs": PROFILES["cpu"].epochs,
+        "training_examples": 16_000,
+        "seed": runs.DEFAULT_SEED,
+        "batch_size": 50,
+        "learning_rate": 0.01,
+    }
+
+
+def test_an_experiment_lists_each_run_once_in_the_order_made() -> None:
+    experiment = runs.Experiment("exp", PROFILES["smoke"], training_examples=10, epochs=3)
+
+    for name in ("a", "b", "a"):
+        experiment.new_run(name, batch_size=1)
+
+    assert [run.label for run in experiment.runs] == ["b", "a"]
+    assert experiment.runs[0].epochs == 3
+
+
+@pytest.mark.parametrize("kind", ["a file", "inside a file", "read-only"])
+def test_an_unwritable_log_directory_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    target = tmp_path / "logs"
+    if kind == "a file":
+        target.write_text("not a folder")
+    elif kind == "inside a file":
+        target.write_text("not a folder")
+        target = target / "logs"
+    else:
+        target.mkdir()
+        target.chmod(0o500)
+        if os.access(target, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+    monkeypatch.setenv("DL101_LOG_DIR", str(target))
+
+    with pytest.raises(RuntimeError, match=rf"cannot be written to {target}.*Set DL101_LOG_DIR"):
+        runs.new_run("group/run")
