@@ -29,21 +29,18 @@ from dl101.data import (
 from dl101.notebook import check_setup, prepare_notebook, tensorboard_command
 from dl101.pictures import sample_images
 from dl101.reports import plot_runs, results_table, with_finished_partner
-from dl101.runs import Experiment, Run, log_dir, new_run
+from dl101.runs import Experiment
 from dl101.tensorboard_logs import read_scalars
 
 __all__ = [
     "CIFAR10_CLASSES",
     "DataError",
     "Experiment",
-    "Run",
     "check_setup",
     "cifar10_experiment_data",
     "claims",
     "load_cifar10",
     "load_mnist",
-    "log_dir",
-    "new_run",
     "plot_runs",
     "prepare_notebook",
     "read_scalars",

@@ -73,7 +73,8 @@ def test_results_table_lists_every_model(notebook: nbformat.NotebookNode) -> Non
 
     rows = [line.split("|")[1].strip() for line in table.splitlines()[2:] if line.startswith("|")]
     assert rows == MODELS
-    assert sum("image/png" in d for d in data) == 3
+    # The sample digits, the learning rates, the batch sizes and one change at a time.
+    assert sum("image/png" in d for d in data) == 4
 
 
 def test_what_the_convnet_recorded_is_what_it_trained_with(
