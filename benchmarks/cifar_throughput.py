@@ -1,10 +1,22 @@
-"""Measure how fast the CIFAR-10 experiment networks train here, to size the ``cpu`` profile.
+"""How fast the article's three-layer CIFAR-10 network trains here, five ways, in one run.
 
-Prints training images per second for each network and batch size the experiment notebooks
-use, with the article's preprocessing and augmentation, on real CIFAR-10 images. Compare the
-figures of one run with each other: a busy machine halves them all.
+Prints training images per second, on real CIFAR-10 images, for the three-layer network
+(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10) with the article's preprocessing and
+augmentation:
 
-    .venv/bin/python benchmarks/cifar_throughput.py [--images 10000]
+1. tflearn as the article writes it (stock ``ImageAugmentation`` / ``ImagePreprocessing``);
+2. this project's pipeline (``dl101.tflearn_training``: the same, batched);
+3. the same network without augmentation: the ceiling for tflearn;
+4. Keras 3 with ``RandomFlip`` and ``RandomRotation`` inside the model, fed by ``tf.data``: the
+   peer a learner would pick instead (in a subprocess: tflearn switches TensorFlow to graph
+   mode for the whole process);
+5. a float32 matrix multiply, for the machine's practical peak;
+
+then the ratios 2/1, 2/4 and 2/3, each pipeline's GFLOP/s as a share of 5, and the projected
+minutes for the article's 50 epochs of 50,000 images. A busy machine lowers every figure:
+compare the figures of one run with each other, never with another run's.
+
+    .venv/bin/python benchmarks/cifar_throughput.py [--images 10000] [--epochs 2]
 """
 
 from __future__ import annotations
@@ -13,10 +25,12 @@ import argparse
 import contextlib
 import dataclasses
 import io
+import json
+import platform
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 # Run as `python benchmarks/...` from a fresh clone: dl101 is in the folder above, not installed.
@@ -25,43 +39,192 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dl101 import cifar10_experiment_data  # noqa: E402
 from dl101.profiles import PROFILES  # noqa: E402
 
-import article_networks  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-import tflearn  # noqa: E402
+# Multiply-adds of one forward pass: each 3 x 3 convolution ('same' padding) costs
+# height x width x filters x (9 x input channels), each fully connected layer inputs x outputs.
+FORWARD_MULTIPLY_ADDS = (
+    32 * 32 * 32 * (9 * 3)  # conv 32 on 32 x 32 x 3
+    + 16 * 16 * 64 * (9 * 32)  # conv 64 on 16 x 16 x 32
+    + 8 * 8 * 64 * (9 * 64)  # conv 64 on 8 x 8 x 64
+    + 4 * 4 * 64 * 512  # fully connected 1,024 -> 512
+    + 512 * 10  # fully connected 512 -> 10
+)
+# A multiply-add is 2 floating-point operations; training (the backward pass computes the
+# gradients of both the inputs and the weights) costs about 3 forward passes. Pooling,
+# activations and the optimizer are left out: they are a few percent.
+FLOP_PER_TRAINING_IMAGE = 3 * 2 * FORWARD_MULTIPLY_ADDS
+ARTICLE_IMAGES = 50 * 50_000
+BATCH_SIZE = 96
 
 
-def images_per_second(
-    build: Callable[[], tf.Tensor], images: np.ndarray, labels: np.ndarray, batch_size: int
+def training_data(images: int) -> tuple[np.ndarray, np.ndarray]:
+    profile = dataclasses.replace(PROFILES["full"], train_size=images)
+    (x, y), _ = cifar10_experiment_data(profile)
+    return x, y
+
+
+def tflearn_images_per_second(
+    pipeline: str, images: np.ndarray, labels: np.ndarray, epochs: int
 ) -> float:
+    """Train the three-layer network with tflearn; images per second over the timed epochs."""
+    from dl101.tflearn_training import article_augmentation, article_preprocessing, new_graph
+
+    import tflearn
+    from tflearn.data_augmentation import ImageAugmentation
+    from tflearn.data_preprocessing import ImagePreprocessing
+    from tflearn.layers.conv import conv_2d, max_pool_2d
+    from tflearn.layers.core import fully_connected, input_data
+    from tflearn.layers.estimator import regression
+
+    new_graph()
+    if pipeline == "stock":
+        preprocessing = ImagePreprocessing()
+        preprocessing.add_featurewise_zero_center()
+        preprocessing.add_featurewise_stdnorm()
+        augmentation = ImageAugmentation()
+        augmentation.add_random_flip_leftright()
+        augmentation.add_random_rotation(max_angle=25.0)
+    else:
+        preprocessing = article_preprocessing()
+        augmentation = article_augmentation() if pipeline == "project" else None
+    network = input_data(
+        shape=[None, 32, 32, 3],
+        data_preprocessing=preprocessing,
+        data_augmentation=augmentation,
+    )
+    for filters in (32, 64, 64):
+        network = max_pool_2d(conv_2d(network, filters, 3, activation="relu"), 2)
+    network = fully_connected(network, 512, activation="relu")
+    network = fully_connected(network, 10, activation="softmax")
+    network = regression(
+        network, optimizer="adam", loss="categorical_crossentropy", learning_rate=0.001
+    )
     with tempfile.TemporaryDirectory() as logs:
-        model = tflearn.DNN(build(), tensorboard_verbose=0, tensorboard_dir=logs)
+        model = tflearn.DNN(network, tensorboard_verbose=0, tensorboard_dir=logs)
         with contextlib.redirect_stdout(io.StringIO()):
             # The first epoch includes graph start-up and the featurewise mean and std.
-            model.fit(images, labels, n_epoch=1, batch_size=batch_size, run_id="warm-up")
+            model.fit(images, labels, n_epoch=1, batch_size=BATCH_SIZE, run_id="warm-up")
             started = time.perf_counter()
-            model.fit(images, labels, n_epoch=1, batch_size=batch_size, run_id="measured")
-    return len(images) / (time.perf_counter() - started)
+            model.fit(images, labels, n_epoch=epochs, batch_size=BATCH_SIZE, run_id="timed")
+    return epochs * len(images) / (time.perf_counter() - started)
+
+
+def keras_images_per_second(images: np.ndarray, labels: np.ndarray, epochs: int) -> float:
+    """The same network and augmentation in Keras 3, fed by tf.data."""
+    import keras
+    import tensorflow as tf
+
+    mean, std = float(images.mean()), float(images.std())
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(32, 32, 3)),
+            keras.layers.RandomFlip("horizontal"),
+            # Keras turns every image (tflearn turns half of them), by up to 25 degrees.
+            keras.layers.RandomRotation(25 / 360, fill_mode="constant"),
+            keras.layers.Rescaling(1 / std, offset=-mean / std),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(0.001), "categorical_crossentropy", metrics=["accuracy"])
+    steps = len(images) // BATCH_SIZE
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .shuffle(len(images))
+        .batch(BATCH_SIZE, drop_remainder=True)
+        .repeat()
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
+    started = time.perf_counter()
+    model.fit(dataset, epochs=epochs, steps_per_epoch=steps, verbose=0)
+    return epochs * steps * BATCH_SIZE / (time.perf_counter() - started)
+
+
+def matmul_gflops(size: int = 4096, repeats: int = 5) -> float:
+    """The best float32 matrix-multiply rate numpy reaches here, in GFLOP/s."""
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    b = np.random.default_rng(1).random((size, size), dtype=np.float32)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def processor() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--images", type=int, default=10_000)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--images", type=int, default=10_000, help="training images per epoch")
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per measurement")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="tflearn measurements per pipeline, interleaved"
+    )
+    parser.add_argument("--keras-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    profile = dataclasses.replace(PROFILES["full"], train_size=args.images)
-    (images, labels), _ = cifar10_experiment_data(profile)
-    cases = [
-        ("few layers", article_networks.few_layers, 96),
-        ("three layer sets", article_networks.three_layer_sets, 96),
-        ("base network", article_networks.base_network, 96),
-        ("base network", article_networks.base_network, 50),
-        ("base network", article_networks.base_network, 2000),
-    ]
-    print(f"{'network':18} {'batch':>5} {'images/s':>9}")
-    for name, build, batch_size in cases:
-        speed = images_per_second(build, images, labels, batch_size)
-        print(f"{name:18} {batch_size:5d} {speed:9.0f}", flush=True)
+    images, labels = training_data(args.images)
+    if args.keras_only:
+        print(json.dumps(keras_images_per_second(images, labels, args.epochs)))
+        return
+
+    print(f"{processor()}, {len(images):,} real CIFAR-10 images, batch {BATCH_SIZE}, "
+          f"{args.epochs} timed epochs a measurement; the best of {args.rounds} rounds "
+          "(a shared machine only ever slows a measurement down)", flush=True)  # fmt: skip
+    pipelines = {
+        "1 tflearn, stock augmentation": "stock",
+        "2 this project's pipeline": "project",
+        "3 tflearn, no augmentation": "none",
+    }
+    speeds: dict[str, float] = dict.fromkeys(pipelines, 0.0)
+    for round_number in range(1, args.rounds + 1):
+        for name, pipeline in pipelines.items():
+            speed = tflearn_images_per_second(pipeline, images, labels, args.epochs)
+            speeds[name] = max(speeds[name], speed)
+            print(f"  round {round_number}: {name:32} {speed:8,.0f} images/s", flush=True)
+    speeds["4 Keras 3, tf.data"] = keras_in_subprocess(args)
+    peak = matmul_gflops()
+    print()
+    for name, speed in speeds.items():
+        print(f"  {name:32} {speed:8,.0f} images/s")
+    print(f"  {'5 float32 matmul (numpy)':32} {peak:8,.0f} GFLOP/s")
+
+    one, two, three, four = speeds.values()
+    print(f"\nRatios: 2/1 = {two / one:.2f}, 2/4 = {two / four:.2f}, 2/3 = {two / three:.2f}")
+    print(f"{FLOP_PER_TRAINING_IMAGE / 1e6:.1f} MFLOP per training image (3 x 2 x "
+          f"{FORWARD_MULTIPLY_ADDS:,} multiply-adds)")  # fmt: skip
+    print(f"\n  {'pipeline':32} {'GFLOP/s':>8} {'of peak':>8} {'50 epochs x 50,000':>19}")
+    for name, speed in speeds.items():
+        gflops = speed * FLOP_PER_TRAINING_IMAGE / 1e9
+        minutes = ARTICLE_IMAGES / speed / 60
+        print(f"  {name:32} {gflops:8.0f} {gflops / peak:8.0%} {minutes:15.0f} min")
+
+
+def keras_in_subprocess(args: argparse.Namespace) -> float:
+    command = [sys.executable, __file__, "--keras-only", "--images", str(args.images)]
+    command += ["--epochs", str(args.epochs)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

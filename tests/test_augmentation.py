@@ -1,0 +1,119 @@
+"""The batched augmentation mirrors and turns as tflearn's does, and only while training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dl101 import augmentation, runs
+from dl101.augmentation import BatchImageAugmentation, rotate_images
+from dl101.tflearn_training import new_graph, train
+
+import numpy as np
+import pytest
+import scipy.ndimage
+
+from tflearn.layers.core import fully_connected, input_data
+from tflearn.layers.estimator import regression
+
+
+def known_image() -> np.ndarray:
+    """An image whose left and right differ and that changes under any turn: a lit L-shape."""
+    image = np.zeros((32, 32, 3), dtype=np.float32)
+    image[6:26, 8:12] = [1.0, 0.5, 0.0]
+    image[22:26, 8:24] = [0.0, 0.5, 1.0]
+    return image
+
+
+@pytest.mark.parametrize("angle", [-25.0, -7.5, 3.0, 25.0])
+def test_a_turn_is_scipys_bilinear_rotation(angle: float) -> None:
+    images = np.random.default_rng(0).random((3, 32, 32, 3), dtype=np.float32)
+
+    turned = rotate_images(images, np.full(3, angle))
+
+    expected = np.stack([scipy.ndimage.rotate(i, angle, reshape=False, order=1) for i in images])
+    # Away from the border, where the two treat the outside of the frame alike.
+    np.testing.assert_allclose(turned[:, 6:-6, 6:-6], expected[:, 6:-6, 6:-6], atol=1e-5)
+
+
+def test_a_quarter_turn_is_counter_clockwise() -> None:
+    image = known_image()
+
+    turned = rotate_images(image[None], np.array([90.0]))[0]
+
+    np.testing.assert_allclose(turned, np.rot90(image), atol=1e-5)
+
+
+def test_half_the_images_are_mirrored_and_half_turned_within_25_degrees(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    np.random.seed(0)
+    augmenter = BatchImageAugmentation()
+    augmenter.add_random_flip_leftright()
+    augmenter.add_random_rotation(max_angle=25.0)
+    original, mirrored = known_image(), known_image()[:, ::-1]
+
+    out = augmenter.apply(np.repeat(original[None], 200, axis=0))
+
+    untouched = [np.array_equal(image, original) for image in out]
+    only_mirrored = [np.array_equal(image, mirrored) for image in out]
+    turned = out[~(np.array(untouched) | np.array(only_mirrored))]
+    assert 0.15 < np.mean(untouched) < 0.35 and 0.15 < np.mean(only_mirrored) < 0.35
+    assert 0.35 < len(turned) / len(out) < 0.65
+    # Each turned image is the original or its mirror image, turned by some angle in range.
+    angles = np.arange(-30.0, 30.5, 0.5)
+    for image in turned[:25]:
+        candidates = np.concatenate(
+            [
+                rotate_images(np.repeat(base[None], len(angles), 0), angles)
+                for base in (original, mirrored)
+            ]
+        )
+        errors = np.abs(candidates - image)[:, 6:-6, 6:-6].mean(axis=(1, 2, 3))
+        best = int(np.argmin(errors))
+        assert abs(np.concatenate([angles, angles])[best]) <= 25.5
+        assert errors[best] < 0.02
+
+
+def test_augmentation_runs_on_training_batches_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    apply = BatchImageAugmentation.apply
+
+    def counting_apply(self: BatchImageAugmentation, batch: np.ndarray) -> np.ndarray:
+        seen.append(len(batch))
+        return apply(self, batch)
+
+    monkeypatch.setattr(BatchImageAugmentation, "apply", counting_apply)
+    rng = np.random.default_rng(0)
+    images = rng.random((130, 8, 8, 3), dtype=np.float32)
+    labels = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 130)]
+    run = runs.new_run("augmented", root=tmp_path, epochs=2, batch_size=50, training_examples=100)
+    new_graph(run.seed)
+    augmenter = BatchImageAugmentation()
+    augmenter.add_random_flip_leftright()
+    augmenter.add_random_rotation(max_angle=25.0)
+    net = input_data(shape=[None, 8, 8, 3], data_augmentation=augmenter)
+    net = regression(fully_connected(net, 2, activation="softmax"))
+
+    model = train(net, run, (images[:100], labels[:100]), (images[100:], labels[100:]))
+    model.predict(images[100:])
+
+    # Training batches hold 50 images (tflearn's feeding thread prepares a few ahead); the 30
+    # validation images, checked after every epoch, and the 30 predicted are never augmented.
+    assert len(seen) >= 4
+    assert set(seen) == {50}
+
+
+def test_the_project_feeds_its_notebooks_through_the_batched_augmentation() -> None:
+    from dl101.tflearn_training import article_augmentation
+
+    augmenter = article_augmentation()
+
+    assert isinstance(augmenter, BatchImageAugmentation)
+    assert [method.__name__ for method in augmenter.methods] == [
+        "_random_flip_leftright",
+        "_random_rotation",
+    ]
+    assert augmenter.args[1] == [25.0]
+    assert augmentation.rotate_images is rotate_images
