@@ -8,10 +8,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint clean-venv
+.PHONY: run outputs test lint clean-venv
 
 run: $(INSTALLED)
 	$(BIN)/python -m dl101.run_notebooks $(NOTEBOOKS)
+
+# Maintainers: run every notebook in the cpu profile and commit it with its outputs.
+outputs: $(INSTALLED)
+	$(BIN)/python -m dl101.run_notebooks --in-place --profile cpu $(NOTEBOOKS)
+	$(BIN)/python -m dl101.results_section
 
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

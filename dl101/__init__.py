@@ -18,7 +18,7 @@ import os
 # Read once, when TensorFlow's C++ runtime loads; setdefault leaves a user's own choice alone.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from dl101 import claims
+from dl101 import claims, look_inside
 from dl101.data import (
     CIFAR10_CLASSES,
     DataError,
@@ -27,7 +27,7 @@ from dl101.data import (
     load_mnist,
 )
 from dl101.notebook import check_setup, prepare_notebook, tensorboard_command
-from dl101.pictures import sample_images
+from dl101.pictures import sample_images, side_by_side
 from dl101.reports import plot_runs, results_table, with_finished_partner
 from dl101.runs import Experiment
 from dl101.tensorboard_logs import read_scalars
@@ -41,11 +41,13 @@ __all__ = [
     "claims",
     "load_cifar10",
     "load_mnist",
+    "look_inside",
     "plot_runs",
     "prepare_notebook",
     "read_scalars",
     "results_table",
     "sample_images",
+    "side_by_side",
     "tensorboard_command",
     "with_finished_partner",
 ]

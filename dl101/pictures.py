@@ -7,7 +7,7 @@ never stays alive in pyplot's list of open figures.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -48,8 +48,32 @@ def sample_images(
             axes.spines[:].set_visible(False)
             if column < len(examples):
                 image = images[examples[column]] / scale
-                axes.imshow(np.squeeze(image), cmap="gray", vmin=0.0, vmax=1.0)
+                axes.imshow(
+                    np.squeeze(image), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest"
+                )
         grid[row][0].set_ylabel(name, rotation=0, ha="right", va="center")
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def side_by_side(images: Mapping[str, np.ndarray], title: str | None = None) -> ShownFigure:
+    """A row of labelled pictures, each at its own size in pixels: grey ones in grey.
+
+    Each picture is stretched from its darkest to its brightest value, so an edge map with
+    negative values shows as clearly as a photo.
+    """
+    figure = ShownFigure(figsize=(3 * len(images), 3.4), layout="constrained")
+    for axes, (label, image) in zip(
+        figure.subplots(1, len(images), squeeze=False)[0], images.items(), strict=True
+    ):
+        low, high = float(np.min(image)), float(np.max(image))
+        shown = (image - low) / (high - low) if high > low else np.zeros_like(image)
+        axes.imshow(shown, cmap="gray", interpolation="nearest")
+        height, width = np.shape(image)[:2]
+        axes.set_title(f"{label}\n{height} x {width} pixels", fontsize=9)
+        axes.set_xticks([])
+        axes.set_yticks([])
     if title:
         figure.suptitle(title)
     return figure

@@ -8,6 +8,7 @@ does not stop the others; the summary and the exit status say which failed and w
 
     python -m dl101.run_notebooks                 # all notebooks
     python -m dl101.run_notebooks start_here      # just one
+    python -m dl101.run_notebooks --in-place      # write each notebook back with its outputs
 """
 
 from __future__ import annotations
@@ -85,6 +86,28 @@ def execute(source: Path, output_dir: Path, parameters: dict[str, object] | None
     return Outcome(name, False, time.monotonic() - started, detail, failed)
 
 
+def write_back(outcome: Outcome, profile: str) -> Outcome:
+    """Replace the notebook with its executed copy, cleaned and stamped (see notebook_outputs)."""
+    from dl101 import notebook_outputs
+
+    import nbformat
+
+    notebook = nbformat.read(outcome.executed, as_version=4)
+    notebook_outputs.clean(notebook, log_dir())
+    notebook_outputs.stamp(notebook, profile, outcome.seconds)
+    source = REPO_ROOT / f"{outcome.notebook}.ipynb"
+    partial = source.with_name(f".{source.stem}.partial.ipynb")
+    nbformat.write(notebook, partial)
+    os.replace(partial, source)
+    return Outcome(
+        outcome.notebook,
+        True,
+        outcome.seconds,
+        f"written back with its outputs: {source.name}",
+        source,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -97,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--profile", help=f"run profile for every notebook (default: ${PROFILE_VARIABLE} or auto)"
+    )
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="write each notebook that ran without error back over itself, with its outputs "
+        "(cleaned of this machine's paths) and what produced them in its metadata",
     )
     args = parser.parse_args(argv)
 
@@ -127,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     for name in names:
         print(f"\n=== {name}.ipynb")
-        outcomes.append(execute(REPO_ROOT / f"{name}.ipynb", args.output_dir))
+        outcome = execute(REPO_ROOT / f"{name}.ipynb", args.output_dir)
+        if args.in_place and outcome.succeeded:
+            outcome = write_back(outcome, choose_profile(args.profile).name)
+        outcomes.append(outcome)
 
     print("\nSummary")
     for outcome in outcomes:

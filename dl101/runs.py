@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dl101 import paths
 from dl101.profiles import Profile
@@ -87,33 +88,33 @@ class Run:
         root = str(self.folder)[: -len(self.name)]
         return root if root.endswith(os.sep) else root + os.sep
 
-    def _setting(self, key: str) -> object:
+    def _setting(self, key: str) -> Any:
         return self.settings.get(key)
 
     @property
     def epochs(self) -> int:
-        return self._setting("epochs")  # type: ignore[return-value]
+        return self._setting("epochs")
 
     @property
     def batch_size(self) -> int:
-        return self._setting("batch_size")  # type: ignore[return-value]
+        return self._setting("batch_size")
 
     @property
     def learning_rate(self) -> float:
-        return self._setting("learning_rate")  # type: ignore[return-value]
+        return self._setting("learning_rate")
 
     @property
     def training_examples(self) -> int:
-        return self._setting("training_examples")  # type: ignore[return-value]
+        return self._setting("training_examples")
 
     @property
     def profile(self) -> str | None:
-        return self._setting("profile")  # type: ignore[return-value]
+        return self._setting("profile")
 
     @property
     def seed(self) -> int:
         seed = self._setting("seed")
-        return DEFAULT_SEED if seed is None else int(seed)  # type: ignore[call-overload]
+        return DEFAULT_SEED if seed is None else int(seed)
 
 
 def _set_aside_name(folder: Path) -> Path:

@@ -156,3 +156,21 @@ def test_without_its_partner_a_notebook_says_which_to_run(smoke_runs: dict) -> N
         r"To compare, run experiment_0_three_layer_sets\.ipynb in the smoke profile",
         printed,
     )
+
+
+def test_the_three_set_notebook_shows_what_its_network_learned(smoke_runs: dict) -> None:
+    notebook = executed_notebook(smoke_runs, "experiment_0_three_layer_sets")
+    cells = [c for c in notebook.cells if c.cell_type == "code" and "look_inside." in c.source]
+
+    assert len(cells) == 5
+    for cell in cells:
+        assert [o for o in cell.outputs if "image/png" in o.get("data", {})], cell.source
+
+
+def test_the_few_layer_notebook_convolves_an_image_by_hand(smoke_runs: dict) -> None:
+    notebook = executed_notebook(smoke_runs, "experiment_0_few_layers")
+    (cell,) = [
+        c for c in notebook.cells if c.cell_type == "code" and "dl101.side_by_side(" in c.source
+    ]
+
+    assert [o for o in cell.outputs if "image/png" in o.get("data", {})]

@@ -73,8 +73,9 @@ def test_results_table_lists_every_model(notebook: nbformat.NotebookNode) -> Non
 
     rows = [line.split("|")[1].strip() for line in table.splitlines()[2:] if line.startswith("|")]
     assert rows == MODELS
-    # The sample digits, the learning rates, the batch sizes and one change at a time.
-    assert sum("image/png" in d for d in data) == 4
+    # The sample digits, the learning rates, the batch sizes, the convnet's filters and
+    # mistakes, and one change at a time.
+    assert sum("image/png" in d for d in data) == 6
 
 
 def test_what_the_convnet_recorded_is_what_it_trained_with(

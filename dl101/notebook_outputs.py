@@ -1,0 +1,99 @@
+"""Notebooks committed with the outputs of a real run, and proof that they belong to the code.
+
+``python -m dl101.run_notebooks --in-place`` (``make outputs``) runs each notebook and writes it
+back with its outputs. Before it is written, :func:`clean` removes what is particular to the
+machine that ran it (absolute paths, the user's home folder, the timings papermill adds to every
+cell), and :func:`stamp` records in the notebook's metadata what produced the outputs: the
+profile, the library versions, the date, the processor, and a hash of the code cells. A test
+then fails as soon as a notebook's code no longer matches the outputs committed with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import platform
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from dl101.paths import REPO_ROOT
+
+METADATA_KEY = "dl101"
+LIBRARIES = ("tensorflow", "tflearn", "keras", "numpy")
+
+
+def code_hash(notebook: Any) -> str:
+    """A hash of the code cells' sources, in order: what the outputs were produced from."""
+    digest = hashlib.sha256()
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.strip().encode() + b"\0")
+    return digest.hexdigest()
+
+
+def processor() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for library in LIBRARIES:
+        with contextlib.suppress(PackageNotFoundError):
+            found[library] = version(library)
+    return found
+
+
+def stamp(notebook: Any, profile: str, seconds: float) -> None:
+    """Record in ``notebook``'s metadata what produced its outputs, and how long it took."""
+    notebook.metadata[METADATA_KEY] = {
+        "profile": profile,
+        "wall_time_seconds": round(seconds),
+        "versions": _versions(),
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {"processor": processor(), "cores": os.cpu_count()},
+        "code_sha256": code_hash(notebook),
+    }
+
+
+def machine_paths(log_dir: Path) -> dict[str, str]:
+    """What to write instead of each absolute path an output may hold, longest first."""
+    replacements = {
+        f"{log_dir}{os.sep}": "logs/",
+        str(log_dir): "logs",
+        f"{REPO_ROOT}{os.sep}": "",
+        str(REPO_ROOT): ".",
+        str(Path(sys.prefix)): ".venv",
+        str(Path.home()): "~",
+    }
+    return dict(sorted(replacements.items(), key=lambda item: -len(item[0])))
+
+
+def _replace(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    return text
+
+
+def clean(notebook: Any, log_dir: Path) -> None:
+    """Remove what is particular to this machine and this run from ``notebook``'s outputs."""
+    replacements = machine_paths(log_dir)
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output.text = _replace(output.text, replacements)
+            for mime, content in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(content, str):
+                    output.data[mime] = _replace(content, replacements)
