@@ -1,9 +1,12 @@
-"""The committed notebooks are sources: no outputs, and the layout every notebook shares."""
+"""The committed notebooks: the layout they share, and outputs that belong to their code."""
 
 from __future__ import annotations
 
+import json
 import re
 
+from dl101 import results_section
+from dl101.notebook_outputs import METADATA_KEY, code_hash
 from dl101.paths import REPO_ROOT
 from dl101.run_notebooks import NOTEBOOKS
 
@@ -13,13 +16,35 @@ import pytest
 PARAMETERISED = [name for name in NOTEBOOKS if name != "start_here"]
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_is_committed_without_outputs(name: str) -> None:
-    notebook = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4)
+# What an output must never hold: a path on the machine that ran it, or a kernel's warning.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(home|root|tmp|work|Users|usr|opt|var)/")
+MAX_NOTEBOOK_BYTES = 2_000_000
 
-    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert code_cells
-    assert all(not cell.outputs and cell.execution_count is None for cell in code_cells)
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_outputs_come_from_the_code_beside_them(name: str) -> None:
+    path = REPO_ROOT / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+
+    stamp = notebook.metadata.get(METADATA_KEY)
+    assert stamp, f"{name} has no committed outputs: run make outputs NOTEBOOKS={name}"
+    assert stamp["code_sha256"] == code_hash(notebook), (
+        f"{name}'s code changed since its outputs were made: run make outputs NOTEBOOKS={name}"
+    )
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert outputs
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr"], "a kernel warning"
+    text = json.dumps(
+        [o for o in outputs if o.output_type != "display_data" or "image/png" not in o.data]
+    )
+    assert not ABSOLUTE_PATH.search(text), ABSOLUTE_PATH.search(text)
+    assert str(REPO_ROOT) not in text
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES
+
+
+def test_readme_results_agree_with_the_notebooks() -> None:
+    assert results_section.main(["--check"]) == 0
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
