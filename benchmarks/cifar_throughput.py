@@ -26,7 +26,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dl101 import cifar10_experiment_data  # noqa: E402
+from dl101.notebook_outputs import processor  # noqa: E402
 from dl101.profiles import PROFILES  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -160,16 +160,6 @@ def matmul_gflops(size: int = 4096, repeats: int = 5) -> float:
         a @ b
         best = min(best, time.perf_counter() - started)
     return 2 * size**3 / best / 1e9
-
-
-def processor() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:
