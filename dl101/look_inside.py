@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dl101.pictures import ShownFigure
+from dl101.pictures import ShownFigure, class_numbers
 
 import numpy as np
 
@@ -137,11 +137,10 @@ def feature_maps(model: Any, image: np.ndarray, layer: int = 0, maps: int = 16) 
 
 def confusion_counts(model: Any, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """``counts[true, answered]``: how often each class was answered as each class."""
-    classes = np.argmax(labels, axis=1) if np.ndim(labels) == 2 else np.asarray(labels)
+    classes = class_numbers(labels)
     answers = np.argmax(predict(model, images), axis=1)
-    size = max(int(classes.max()), int(answers.max())) + 1
-    if np.ndim(labels) == 2:
-        size = labels.shape[1]
+    # One-hot labels say how many classes there are; plain numbers only how many were seen.
+    size = labels.shape[1] if np.ndim(labels) == 2 else max(classes.max(), answers.max()) + 1
     counts = np.zeros((size, size), dtype=np.int64)
     np.add.at(counts, (classes, answers), 1)
     return counts
@@ -181,7 +180,7 @@ def mistakes(
     count: int = 16,
 ) -> ShownFigure:
     """The first ``count`` images the model got wrong, with its answer, how sure it was, the truth."""
-    classes = np.argmax(labels, axis=1) if np.ndim(labels) == 2 else np.asarray(labels)
+    classes = class_numbers(labels)
     probabilities = predict(model, images)
     answers = np.argmax(probabilities, axis=1)
     wrong = np.flatnonzero(answers != classes)[:count]

@@ -22,6 +22,11 @@ class ShownFigure(Figure):
         return buffer.getvalue()
 
 
+def class_numbers(labels: np.ndarray) -> np.ndarray:
+    """Class numbers from ``labels`` given either as numbers or as one-hot rows."""
+    return np.argmax(labels, axis=1) if np.ndim(labels) == 2 else np.asarray(labels)
+
+
 def sample_images(
     images: np.ndarray,
     labels: np.ndarray,
@@ -34,7 +39,7 @@ def sample_images(
     ``labels`` may be class numbers or one-hot rows; ``images`` are (N, height, width) or
     (N, height, width, channels), with values in [0, 1] or 0-255.
     """
-    classes = np.argmax(labels, axis=1) if np.ndim(labels) == 2 else np.asarray(labels)
+    classes = class_numbers(labels)
     figure = ShownFigure(
         figsize=(per_class * 0.9 + 1.2, len(class_names) * 0.9), layout="constrained"
     )

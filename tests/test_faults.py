@@ -12,7 +12,7 @@ from dl101.data import DataError, Download
 
 import nbformat
 import pytest
-from helpers import cifar10_archive, cifar10_batch, sha256, write_cifar10
+from helpers import cifar10_archive, cifar10_batch, sha256, write_cifar10, write_mnist
 
 
 class RunsCode:
@@ -162,8 +162,6 @@ def test_two_first_downloads_at_once_both_get_the_data(
     tmp_path: Path, web_root: tuple[Path, str]
 ) -> None:
     served, url = web_root
-    from helpers import write_mnist
-
     write_mnist(served / data.MNIST_FILE)
     content = (served / data.MNIST_FILE).read_bytes()
     source = Download(f"{url}/{data.MNIST_FILE}", "sha256", sha256(content))
