@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run outputs test lint clean-venv
+.PHONY: run outputs full-results test lint clean-venv
 
 run: $(INSTALLED)
 	$(BIN)/python -m dl101.run_notebooks $(NOTEBOOKS)
@@ -16,6 +16,13 @@ run: $(INSTALLED)
 # Maintainers: run every notebook in the cpu profile and commit it with its outputs.
 outputs: $(INSTALLED)
 	$(BIN)/python -m dl101.run_notebooks --in-place --profile cpu $(NOTEBOOKS)
+	$(BIN)/python -m dl101.results_section
+
+# Maintainers: run notebooks in the full profile (hours each on a CPU), then publish what they
+# measured in results/full/. Logs go to logs/full, apart from the everyday runs.
+full-results: $(INSTALLED)
+	DL101_LOG_DIR=$(CURDIR)/logs/full $(BIN)/python -m dl101.run_notebooks --profile full --output-dir executed/full $(NOTEBOOKS)
+	$(BIN)/python -m dl101.results_archive --profile full
 	$(BIN)/python -m dl101.results_section
 
 test: $(INSTALLED) lint

@@ -191,16 +191,30 @@ def learning_rate_recipe(runs: Sequence[Run]) -> str:
     )
 
 
+# The test accuracy the slides set the MNIST convnet as a goal.
+MNIST_TARGET = 0.99
+
+
 def keras_mnist_summary(table: ResultsTable) -> str:
     """What the Keras notebook's models reached, from its results table."""
     first, softmax, convnet = table["first_model"], table["softmax"], table["convnet"]
     best = max(table.rows, key=lambda row: row.final_validation_accuracy)
-    target = "at least" if convnet.final_validation_accuracy >= 0.99 else "short of"
+    target = "at least" if convnet.final_validation_accuracy >= MNIST_TARGET else "short of"
     change = softmax.final_validation_accuracy - first.final_validation_accuracy
     return (
         f"The slides' first model reached {first.final_validation_accuracy:.2%} on the test set; "
-        f"the small convnet reached {convnet.final_validation_accuracy:.2%} ({target} the 99% "
+        f"the small convnet reached {convnet.final_validation_accuracy:.2%} ({target} the {MNIST_TARGET:.0%} "
         f"target, after {convnet.settings.get('epochs')} epochs in the "
         f"`{convnet.settings.get('profile')}` profile). The best model was **{best.name}**. "
         f"Softmax instead of sigmoid changed the test accuracy by {100 * change:+.2f} points."
+    )
+
+
+def mnist_target(table: ResultsTable) -> Verdict:
+    """The Keras notebook as a claim: improving one change at a time, a convnet reaches 99%."""
+    return Verdict(
+        claim=f"one improvement at a time, a small convnet reaches {MNIST_TARGET:.0%} test "
+        "accuracy on MNIST.",
+        measured=keras_mnist_summary(table),
+        held=table["convnet"].final_validation_accuracy >= MNIST_TARGET,
     )

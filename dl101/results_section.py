@@ -3,7 +3,9 @@
 For each experiment it takes, from the notebook as committed by ``make outputs``: the verdict
 the notebook printed (the article's claim, what was measured, whether the claim held), the
 profile and processor that produced it (from the notebook's metadata), and its comparison plot,
-saved beside the README as a small picture. Run it after ``make outputs``:
+saved beside the README as a small picture. Beside them it puts what the ``full`` profile
+measured, from ``results/full/summary.json`` (written by :mod:`dl101.results_archive`). Run it
+after ``make outputs`` or ``make full-results``:
 
     python -m dl101.results_section           # rewrite the section and the pictures
     python -m dl101.results_section --check   # exit 1 if the README disagrees with the notebooks
@@ -19,11 +21,13 @@ from dataclasses import dataclass
 
 from dl101.notebook_outputs import METADATA_KEY
 from dl101.paths import REPO_ROOT
+from dl101.results_archive import published_entries
 
 import nbformat
 
 README = REPO_ROOT / "README.md"
 PICTURES = REPO_ROOT / "docs" / "results"
+FULL_RESULTS = REPO_ROOT / "results" / "full"
 START = (
     "<!-- results: written by `python -m dl101.results_section` from the committed notebooks -->"
 )
@@ -53,9 +57,15 @@ class Row:
     profile: str
     processor: str
     picture: bytes
+    full: dict | None  # what results/full/summary.json says of this notebook, if it was run
 
 
-def read_row(notebook_name: str, title: str) -> Row:
+def full_results() -> dict[str, dict]:
+    """The ``full`` profile's published entries, by notebook; empty until one is published."""
+    return published_entries(FULL_RESULTS / "summary.json")
+
+
+def read_row(notebook_name: str, title: str, full: dict | None = None) -> Row:
     """The verdict, the settings and the comparison plot a committed notebook shows."""
     notebook = nbformat.read(REPO_ROOT / f"{notebook_name}.ipynb", as_version=4)
     stamp = notebook.metadata.get(METADATA_KEY)
@@ -82,47 +92,91 @@ def read_row(notebook_name: str, title: str) -> Row:
         profile=stamp["profile"],
         processor=f"{stamp['machine']['processor']}, {stamp['machine']['cores']} cores",
         picture=pictures[0],
+        full=full,
     )
 
 
-def times_table() -> list[str]:
-    """How long each committed notebook took to run, where, and in which profile."""
+def _machine(stamp: dict) -> str:
+    return f"{stamp['machine']['processor']}, {stamp['machine']['cores']} cores"
+
+
+def times_table(full: dict[str, dict]) -> list[str]:
+    """How long each notebook took in the committed run, and in the ``full`` profile, and where."""
     from dl101.run_notebooks import NOTEBOOKS
 
-    lines = ["| notebook | wall time | profile | processor |", "|---|---|---|---|"]
+    lines = [
+        "| notebook | committed run | where | `full` profile | where |",
+        "|---|---|---|---|---|",
+    ]
     for name in NOTEBOOKS:
         stamp = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).metadata.get(METADATA_KEY)
-        if stamp:
-            machine = stamp["machine"]
-            lines.append(
-                f"| [{name}]({name}.ipynb) | {stamp['wall_time_seconds'] / 60:.1f} min "
-                f"| `{stamp['profile']}` | {machine['processor']}, {machine['cores']} cores |"
-            )
+        if not stamp:
+            continue
+        committed = f"{stamp['wall_time_seconds'] / 60:.1f} min (`{stamp['profile']}`)"
+        if name in full:
+            at_scale = f"{full[name]['wall_time_seconds'] / 60:.0f} min | {_machine(full[name])}"
+        elif name == "start_here":
+            at_scale = "the same: it does not depend on the profile | "
+        else:
+            at_scale = "not measured yet | "
+        lines.append(f"| [{name}]({name}.ipynb) | {committed} | {_machine(stamp)} | {at_scale} |")
     return lines
+
+
+HELD = {True: "it held", False: "it did not hold", None: "not tested"}
+
+
+def _full_cell(row: Row) -> str:
+    if row.full is None:
+        return "not run yet"
+    verdict = row.full["verdict"]
+    return f"**{HELD[verdict['held']]}.** {' '.join(verdict['measured'].split())}"
+
+
+def _failed_at_scale(rows: list[Row]) -> list[str]:
+    failed = [row.title for row in rows if row.full and row.full["verdict"]["held"] is False]
+    run = [row for row in rows if row.full]
+    if not run:
+        return []
+    if not failed:
+        return [f"At the article's scale, every claim run so far held ({len(run)} of {len(rows)})."]
+    return [
+        f"At the article's scale, these claims did **not** hold: {', '.join(failed)} "
+        f"({len(run)} of {len(rows)} experiments run so far)."
+    ]
 
 
 def section(rows: list[Row]) -> str:
     lines = [
         START,
         "",
-        "What the committed notebooks measured, claim by claim. Each row is copied from the "
-        "verdict its notebook printed; open the notebook on this page to see the whole run.",
+        "What each experiment measured, claim by claim, in the run the notebooks are committed "
+        "with and at the article's scale (the `full` profile: 50 epochs on all 50,000 images; "
+        "details in [results/full](results/full/README.md)). Each cell is copied from the verdict "
+        "the notebook printed or, for `full`, written by the same function from that run's logs.",
         "",
-        "| experiment | the article's claim | measured | verdict | comparison |",
+        "| experiment | the article's claim | committed run | `full` profile | comparison |",
         "|---|---|---|---|---|",
     ]
     for row in rows:
-        picture = f"docs/results/{row.notebook}.png"
+        pictures = [f"docs/results/{row.notebook}.png"]
+        if row.full:
+            pictures.append(f"results/full/{row.notebook}.png")
+        shown = " ".join(f'<a href="{p}"><img src="{p}" width="240"></a>' for p in pictures)
         lines.append(
-            f"| [{row.title}]({row.notebook}.ipynb) (`{row.profile}` profile, {row.processor}) "
-            f"| {row.claim} | {row.measured} | {row.verdict} "
-            f'| <a href="{picture}"><img src="{picture}" width="240"></a> |'
+            f"| [{row.title}]({row.notebook}.ipynb) | {row.claim} "
+            f"| **{row.verdict}** (`{row.profile}` profile, {row.processor}). {row.measured} "
+            f"| {_full_cell(row)} | {shown} |"
         )
+    full = full_results()
     lines += [
         "",
-        "How long each notebook took in that run (`make outputs`, one notebook at a time):",
+        *_failed_at_scale(rows),
         "",
-        *times_table(),
+        "How long each notebook took, one notebook at a time: in the committed run (`make "
+        "outputs`) and in the `full` profile (`make full-results`):",
+        "",
+        *times_table(full),
         "",
         END,
     ]
@@ -143,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="only check; change nothing")
     args = parser.parse_args(argv)
-    rows = [read_row(name, title) for name, title in EXPERIMENTS.items()]
+    full = full_results()
+    rows = [read_row(name, title, full.get(name)) for name, title in EXPERIMENTS.items()]
     readme = README.read_text()
     expected = with_section(readme, section(rows))
     pictures = {PICTURES / f"{row.notebook}.png": row.picture for row in rows}

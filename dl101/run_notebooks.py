@@ -86,6 +86,19 @@ def execute(source: Path, output_dir: Path, parameters: dict[str, object] | None
     return Outcome(name, False, time.monotonic() - started, detail, failed)
 
 
+def stamp_executed(outcome: Outcome, profile: str) -> None:
+    """Record in the executed copy's metadata what produced it, as a committed notebook has."""
+    from dl101 import notebook_outputs
+
+    import nbformat
+
+    notebook = nbformat.read(outcome.executed, as_version=4)
+    notebook_outputs.stamp(notebook, profile, outcome.seconds)
+    partial = outcome.executed.with_name(f".{outcome.executed.stem}.partial.ipynb")
+    nbformat.write(notebook, partial)
+    os.replace(partial, outcome.executed)
+
+
 def write_back(outcome: Outcome, profile: str) -> Outcome:
     """Replace the notebook with its executed copy, cleaned and stamped (see notebook_outputs)."""
     from dl101 import notebook_outputs
@@ -157,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"\n=== {name}.ipynb")
         outcome = execute(REPO_ROOT / f"{name}.ipynb", args.output_dir)
+        if outcome.succeeded:
+            stamp_executed(outcome, choose_profile(args.profile).name)
         if args.in_place and outcome.succeeded:
             outcome = write_back(outcome, choose_profile(args.profile).name)
         outcomes.append(outcome)

@@ -8,8 +8,9 @@ import os
 import pickle
 import tarfile
 from pathlib import Path
+from typing import Any
 
-from dl101 import data
+from dl101 import data, runs
 from dl101.paths import REPO_ROOT
 from dl101.run_notebooks import Outcome, execute
 
@@ -92,3 +93,39 @@ def executed(outcome: Outcome) -> nbformat.NotebookNode:
 def outputs(notebook: nbformat.NotebookNode) -> list:
     """Every output of every cell, in order."""
     return [output for cell in notebook.cells for output in cell.get("outputs", [])]
+
+
+def train_small_classifier(run: runs.Run, epochs: int) -> tuple[Any, np.ndarray]:
+    """A softmax classifier with featurewise preprocessing on separable random points.
+
+    Returns the trained ``tflearn.DNN`` and the points. tflearn is imported here, not at the top,
+    so that test modules which never train do not switch TensorFlow into graph mode.
+    """
+    from dl101.tflearn_training import new_graph
+
+    import tflearn
+    from tflearn.data_preprocessing import ImagePreprocessing
+    from tflearn.layers.core import fully_connected, input_data
+    from tflearn.layers.estimator import regression
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(5.0, 2.0, size=(400, 4)).astype(np.float32)
+    labels = np.eye(2)[(points.sum(axis=1) > 20).astype(int)]
+    new_graph()
+    preprocessing = ImagePreprocessing()
+    preprocessing.add_featurewise_zero_center()
+    preprocessing.add_featurewise_stdnorm()
+    net = input_data(shape=[None, 4], data_preprocessing=preprocessing)
+    net = fully_connected(net, 2, activation="softmax")
+    net = regression(net, optimizer="adam", learning_rate=0.05, loss="categorical_crossentropy")
+    model = tflearn.DNN(net, tensorboard_dir=run.tensorboard_dir)
+    model.fit(
+        points[:300],
+        labels[:300],
+        n_epoch=epochs,
+        batch_size=50,
+        validation_set=(points[300:], labels[300:]),
+        show_metric=True,
+        run_id=run.run_id,
+    )
+    return model, points

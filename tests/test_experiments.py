@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
+from dl101 import results_archive
 from dl101.paths import REPO_ROOT
+from dl101.run_notebooks import stamp_executed
 from dl101.tensorboard_logs import read_scalars
 from dl101.tflearn_training import layer_summary
 
@@ -174,3 +178,40 @@ def test_the_few_layer_notebook_convolves_an_image_by_hand(smoke_runs: dict) -> 
     ]
 
     assert [o for o in cell.outputs if "image/png" in o.get("data", {})]
+
+
+def test_the_archive_publishes_each_notebooks_verdict_from_its_logs(
+    smoke_runs: dict, tmp_path: Path
+) -> None:
+    executed_dir = tmp_path / "executed"
+    executed_dir.mkdir()
+    for outcome in smoke_runs["outcomes"].values():
+        copy = executed_dir / outcome.executed.name
+        shutil.copy(outcome.executed, copy)
+        stamp_executed(dataclasses.replace(outcome, executed=copy), "smoke")
+    out = tmp_path / "published"
+    arguments = ["--profile", "smoke", "--log-dir", str(smoke_runs["log_dir"])]
+    arguments += ["--executed-dir", str(executed_dir), "--out", str(out)]
+
+    assert results_archive.main(arguments) == 0
+
+    entries = {e["notebook"]: e for e in json.loads((out / "summary.json").read_text())}
+    report = (out / "README.md").read_text()
+    for name in EXPECTED_RUNS:
+        entry = entries[name]
+        assert entry["status"] == "published", name
+        assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
+        assert entry["table"] in report
+        printed = [
+            o.data["text/markdown"]
+            for o in outputs(nbformat.read(out / f"{name}.ipynb", as_version=4))
+            if "**The claim:**" in o.get("data", {}).get("text/markdown", "")
+        ]
+        # The archive's verdict, made from the logs, is the one the notebook printed.
+        (shown,) = printed
+        verdict = entry["verdict"]
+        assert f"**The claim:** {verdict['claim']}" in shown
+        assert f"**Measured:** {verdict['measured']}" in shown
+    assert entries["keras_mnist"]["status"] == "not run yet (keras_mnist has no logs)"
+    assert not list(out.rglob("events.out.tfevents*"))
+    assert str(smoke_runs["log_dir"]) not in "".join(p.read_text() for p in out.glob("*.ipynb"))

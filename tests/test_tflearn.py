@@ -15,10 +15,10 @@ from dl101.tflearn_training import layer_summary, new_graph, train
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import train_small_classifier
 
 import tflearn
 import tflearn.data_flow
-from tflearn.data_preprocessing import ImagePreprocessing
 from tflearn.layers.conv import conv_2d, max_pool_2d
 from tflearn.layers.core import fully_connected, input_data
 from tflearn.layers.estimator import regression
@@ -60,31 +60,6 @@ def test_or_perceptron_trains_twice_in_one_process(tmp_path: Path) -> None:
         assert predictions[0] < 0.5, attempt
         assert (predictions[1:] > 0.5).all(), attempt
         assert list((tmp_path / f"or_{attempt}").glob("events.out.tfevents.*"))
-
-
-def train_small_classifier(run: runs.Run, epochs: int) -> tuple[tflearn.DNN, np.ndarray]:
-    """A softmax classifier with featurewise preprocessing on separable random points."""
-    rng = np.random.default_rng(0)
-    points = rng.normal(5.0, 2.0, size=(400, 4)).astype(np.float32)
-    labels = np.eye(2)[(points.sum(axis=1) > 20).astype(int)]
-    new_graph()
-    preprocessing = ImagePreprocessing()
-    preprocessing.add_featurewise_zero_center()
-    preprocessing.add_featurewise_stdnorm()
-    net = input_data(shape=[None, 4], data_preprocessing=preprocessing)
-    net = fully_connected(net, 2, activation="softmax")
-    net = regression(net, optimizer="adam", learning_rate=0.05, loss="categorical_crossentropy")
-    model = tflearn.DNN(net, tensorboard_dir=run.tensorboard_dir)
-    model.fit(
-        points[:300],
-        labels[:300],
-        n_epoch=epochs,
-        batch_size=50,
-        validation_set=(points[300:], labels[300:]),
-        show_metric=True,
-        run_id=run.run_id,
-    )
-    return model, points
 
 
 def test_predict_leaves_the_callers_array_untouched(tmp_path: Path) -> None:

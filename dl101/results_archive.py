@@ -1,0 +1,312 @@
+"""Publish one profile's run of the notebooks in ``results/<profile>/``, written from its logs.
+
+The ``full`` profile (the article's 50 epochs on all 50,000 images) takes hours per notebook on
+a CPU, so its notebooks are not committed with those outputs; their results are published here
+instead. For each notebook this reads the runs it made (their TensorBoard logs and recorded
+settings, under the log directory the run used) and the executed copy that ``run_notebooks``
+stamped (wall time, library versions, processor), and writes:
+
+- ``results/<profile>/README.md``: per notebook, its wall time, results table, the verdict on
+  the article's claim (made by the same :mod:`dl101.claims` function the notebook calls), the
+  settings of every run and the versions that produced them;
+- ``results/<profile>/<notebook>.png``: the comparison plot;
+- ``results/<profile>/<notebook>.ipynb``: the executed notebook, cleaned, when it is small;
+- ``results/<profile>/summary.json``: the same, for :mod:`dl101.results_section`.
+
+Never the raw event files. A notebook whose runs are missing or unfinished here keeps what an
+earlier publication wrote for it (the logs are not committed, so a fresh clone has none), and
+is listed as not run yet if there was nothing.
+Run a notebook, then publish it (``make full-results NOTEBOOKS=...`` does both)::
+
+    DL101_LOG_DIR=logs/full python -m dl101.run_notebooks NAME --profile full --output-dir executed/full
+    python -m dl101.results_archive --profile full
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dl101 import claims
+from dl101.notebook_outputs import METADATA_KEY, clean
+from dl101.paths import REPO_ROOT
+from dl101.reports import ResultsTable, minutes, plot_runs, results_table
+from dl101.runs import PREVIOUS_RUN_MARKER, SETTINGS_FILE, Run, open_run
+from dl101.tensorboard_logs import is_finished, validated_epochs
+
+import nbformat
+
+# An executed notebook bigger than this is left out of the archive (its plots are kept).
+LARGEST_NOTEBOOK_BYTES = 2_000_000
+
+
+def _batch_size_verdict(table: ResultsTable, runs: Sequence[Run]) -> claims.Verdict:
+    small, large = sorted(runs, key=lambda run: run.batch_size)
+    return claims.batch_size(table, small, large)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What to publish of one notebook: its runs, the claim it tests and how it plots them."""
+
+    notebook: str
+    title: str
+    group: str
+    verdict: Callable[[ResultsTable, Sequence[Run]], claims.Verdict]
+    run_names: tuple[str, ...] = ()  # empty: every run in the group
+    plotted: tuple[str, ...] = ()  # empty: every run
+    x_axis: str = "epoch"
+
+
+NOTEBOOKS = (
+    Published(
+        "experiment_0_few_layers",
+        "Experiment 0: one set of layers",
+        "experiment_0",
+        # Not tested until experiment_0_three_layer_sets has run too; that one compares them.
+        verdict=lambda table, runs: claims.depth(table),
+        run_names=("few_layers",),
+    ),
+    Published(
+        "experiment_0_three_layer_sets",
+        "Experiment 0: depth",
+        "experiment_0",
+        verdict=lambda table, runs: claims.depth(table),
+        run_names=("few_layers", "three_layer_sets"),
+    ),
+    Published(
+        "experiment_1_dropout",
+        "Experiment 1: dropout",
+        "experiment_1_dropout",
+        verdict=lambda table, runs: claims.dropout(table),
+    ),
+    Published(
+        "experiment_2_l2",
+        "Experiment 2: L2",
+        "experiment_2_l2",
+        verdict=lambda table, runs: claims.l2(table),
+    ),
+    Published(
+        "experiment_3_batch_size",
+        "Experiment 3: batch size",
+        "experiment_3_batch_size",
+        verdict=_batch_size_verdict,
+        x_axis="time",
+    ),
+    Published(
+        "experiment_4_learning_rate",
+        "Experiment 4: learning rate",
+        "experiment_4_learning_rate",
+        verdict=claims.learning_rate,
+    ),
+    Published(
+        "keras_mnist",
+        "Keras on MNIST",
+        "keras_mnist",
+        verdict=lambda table, runs: claims.mnist_target(table),
+        plotted=(
+            "first_model",
+            "softmax",
+            "hidden_layers",
+            "he_initialisation",
+            "l2",
+            "dropout",
+            "augmentation",
+            "convnet",
+        ),
+    ),
+)
+
+
+def runs_of(published: Published, log_root: Path) -> list[Run]:
+    """The notebook's runs under ``log_root``, in the order they were made; runs set aside are not."""
+    group = log_root / published.group
+    folders = [
+        settings.parent
+        for settings in group.glob(f"*/{SETTINGS_FILE}")
+        if PREVIOUS_RUN_MARKER not in settings.parent.name
+        and (not published.run_names or settings.parent.name in published.run_names)
+    ]
+    folders.sort(key=lambda folder: (folder / SETTINGS_FILE).stat().st_mtime)
+    runs = [open_run(f"{published.group}/{folder.name}", log_root) for folder in folders]
+    return [run for run in runs if run is not None]
+
+
+def problem_with(published: Published, runs: Sequence[Run], profile: str) -> str | None:
+    """Why the runs cannot be published yet, or ``None`` if they can."""
+    found = {run.label for run in runs}
+    missing = [name for name in published.run_names if name not in found]
+    if not runs or missing:
+        return f"not run yet ({', '.join(missing) or published.group} has no logs)"
+    for run in runs:
+        if run.profile != profile:
+            return f"{run.name} ran in the {run.profile} profile, not {profile}"
+        if not is_finished(run):
+            return f"{run.name} has not finished ({validated_epochs(run)} of {run.epochs} epochs)"
+    return None
+
+
+def _stamp_of(executed: Path, profile: str) -> dict[str, Any] | None:
+    if not executed.is_file():
+        return None
+    stamp = nbformat.read(executed, as_version=4).metadata.get(METADATA_KEY)
+    return stamp if stamp and stamp.get("profile") == profile else None
+
+
+def publish(
+    published: Published, profile: str, log_root: Path, executed_dir: Path, out: Path
+) -> dict[str, Any]:
+    """Write one notebook's plot (and executed copy); return its summary entry."""
+    runs = runs_of(published, log_root)
+    entry: dict[str, Any] = {"notebook": published.notebook, "title": published.title}
+    if problem := problem_with(published, runs, profile):
+        return entry | {"status": problem}
+    executed = executed_dir / f"{published.notebook}.ipynb"
+    stamp = _stamp_of(executed, profile)
+    if stamp is None:
+        return entry | {
+            "status": f"no executed copy of the {profile} run stamped by run_notebooks in "
+            f"{executed_dir}"
+        }
+    table = results_table(runs)
+    plotted = [run for run in runs if not published.plotted or run.label in published.plotted]
+    figure = plot_runs(plotted, x_axis=published.x_axis, title=f"{published.title} ({profile})")
+    figure.savefig(out / f"{published.notebook}.png", dpi=80)
+    entry |= {
+        "status": "published",
+        "wall_time_seconds": stamp["wall_time_seconds"],
+        "date": stamp["date"],
+        "machine": stamp["machine"],
+        "versions": stamp["versions"],
+        "table": table.to_markdown(),
+        "runs": {run.label: dict(run.settings) for run in runs},
+    }
+    verdict = published.verdict(table, runs)
+    entry["verdict"] = {"claim": verdict.claim, "measured": verdict.measured, "held": verdict.held}
+    notebook = nbformat.read(executed, as_version=4)
+    clean(notebook, REPO_ROOT / "logs")
+    copy = out / executed.name
+    nbformat.write(notebook, copy)
+    if copy.stat().st_size > LARGEST_NOTEBOOK_BYTES:
+        copy.unlink()
+    else:
+        entry["executed_notebook"] = copy.name
+    return entry
+
+
+HELD = {True: "it held", False: "**it did not hold**", None: "not tested"}
+
+
+def _machine(entry: dict[str, Any]) -> str:
+    return f"{entry['machine']['processor']}, {entry['machine']['cores']} cores"
+
+
+def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
+    """The archive's README: an overview table, then one section per notebook."""
+    lines = [
+        f"# The `{profile}` profile, measured",
+        "",
+        "Written by `python -m dl101.results_archive` from the runs' TensorBoard logs and the "
+        "executed notebooks' metadata; never edited by hand. Each verdict is made by the same "
+        "`dl101.claims` function the notebook calls.",
+        "",
+        "| notebook | wall time | the article's claim | verdict |",
+        "|---|---|---|---|",
+    ]
+    for entry in entries:
+        if entry["status"] != "published":
+            lines.append(f"| {entry['notebook']} | | | {entry['status']} |")
+            continue
+        verdict = entry["verdict"]
+        lines.append(
+            f"| [{entry['notebook']}](#{entry['notebook']}) "
+            f"| {minutes(entry['wall_time_seconds'])} ({_machine(entry)}) "
+            f"| {verdict['claim']} | {HELD[verdict['held']]} |"
+        )
+    for entry in entries:
+        if entry["status"] != "published":
+            continue
+        versions = ", ".join(f"{name} {number}" for name, number in entry["versions"].items())
+        lines += [
+            "",
+            f"## {entry['notebook']}",
+            "",
+            f"{entry['title']}: run on {entry['date']} on {_machine(entry)}, in "
+            f"{minutes(entry['wall_time_seconds'])} from the first cell to the last; {versions}.",
+            "",
+            entry["table"],
+            "",
+            f"**The claim:** {entry['verdict']['claim']}",
+            "",
+            f"**Measured:** {entry['verdict']['measured']}",
+            "",
+            f"**Verdict:** {HELD[entry['verdict']['held']]}.",
+            "",
+        ]
+        lines.append(f"![{entry['title']}]({entry['notebook']}.png)")
+        if "executed_notebook" in entry:
+            lines += [
+                "",
+                f"The executed notebook: [{entry['notebook']}.ipynb]({entry['notebook']}.ipynb).",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def published_entries(summary: Path) -> dict[str, dict[str, Any]]:
+    """The published entries of a ``summary.json``, by notebook; empty if there is none."""
+    if not summary.is_file():
+        return {}
+    return {
+        entry["notebook"]: entry
+        for entry in json.loads(summary.read_text())
+        if entry["status"] == "published"
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--profile", default="full", help="the profile the runs used")
+    parser.add_argument(
+        "--log-dir", type=Path, help="where the runs logged (default: logs/<profile>)"
+    )
+    parser.add_argument(
+        "--executed-dir", type=Path, help="the executed copies (default: executed/<profile>)"
+    )
+    parser.add_argument("--out", type=Path, help="default: results/<profile>")
+    args = parser.parse_args(argv)
+    log_root = (args.log_dir or REPO_ROOT / "logs" / args.profile).resolve()
+    executed_dir = args.executed_dir or REPO_ROOT / "executed" / args.profile
+    out = args.out or REPO_ROOT / "results" / args.profile
+    if not log_root.is_dir():
+        parser.error(
+            f"no logs at {log_root}: run the notebooks first, with DL101_LOG_DIR={log_root}"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    summary = out / "summary.json"
+    earlier = published_entries(summary)
+    entries = []
+    for published in NOTEBOOKS:
+        entry = publish(published, args.profile, log_root, executed_dir, out)
+        if entry["status"] != "published" and published.notebook in earlier:
+            print(f"  {published.notebook:32} kept as published before ({entry['status']})")
+            entry = earlier[published.notebook]
+        else:
+            print(f"  {published.notebook:32} {entry['status']}")
+        entries.append(entry)
+    partial = summary.with_name(f".{summary.name}.partial")
+    partial.write_text(json.dumps(entries, indent=2) + "\n")
+    os.replace(partial, summary)
+    (out / "README.md").write_text(report(entries, args.profile))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Publishing a profile's runs: what is missing or unfinished, and never losing what was published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dl101 import results_archive, runs
+
+import pytest
+from helpers import train_small_classifier
+
+EARLIER_ENTRY = {
+    "notebook": "experiment_2_l2",
+    "title": "Experiment 2: L2",
+    "status": "published",
+    "wall_time_seconds": 7200,
+    "date": "2026-11-01",
+    "machine": {"processor": "Some CPU", "cores": 2},
+    "versions": {"python": "3.11.4"},
+    "table": "| run | ... |",
+    "runs": {},
+    "verdict": {"claim": "L2 helps.", "measured": "it was measured", "held": False},
+}
+
+
+def publish(tmp_path: Path, log_root: Path) -> dict[str, dict]:
+    out = tmp_path / "published"
+    assert (
+        results_archive.main(
+            [
+                "--profile",
+                "full",
+                "--log-dir",
+                str(log_root),
+                "--executed-dir",
+                str(tmp_path / "executed"),
+                "--out",
+                str(out),
+            ]
+        )  # fmt: skip
+        == 0
+    )
+    return {entry["notebook"]: entry for entry in json.loads((out / "summary.json").read_text())}
+
+
+def test_missing_unfinished_and_other_profile_runs_are_named_not_published(tmp_path: Path) -> None:
+    log_root = tmp_path / "logs"
+    unfinished = runs.new_run(
+        "experiment_1_dropout/without_dropout", log_root, epochs=3, profile="full"
+    )
+    train_small_classifier(unfinished, 1)
+    other_profile = runs.new_run("experiment_0/few_layers", log_root, epochs=1, profile="cpu")
+    train_small_classifier(other_profile, 1)
+
+    entries = publish(tmp_path, log_root)
+
+    assert entries["experiment_1_dropout"]["status"] == (
+        "experiment_1_dropout/without_dropout has not finished (1 of 3 epochs)"
+    )
+    assert entries["experiment_0_few_layers"]["status"] == (
+        "experiment_0/few_layers ran in the cpu profile, not full"
+    )
+    assert entries["experiment_0_three_layer_sets"]["status"] == (
+        "not run yet (three_layer_sets has no logs)"
+    )
+    assert entries["keras_mnist"]["status"] == "not run yet (keras_mnist has no logs)"
+    assert not list((tmp_path / "published").glob("*.png"))
+
+
+def test_a_finished_run_without_its_stamped_notebook_is_not_published(tmp_path: Path) -> None:
+    log_root = tmp_path / "logs"
+    for name in ("without_l2", "with_l2"):
+        run = runs.new_run(f"experiment_2_l2/{name}", log_root, epochs=1, profile="full")
+        train_small_classifier(run, 1)
+
+    entries = publish(tmp_path, log_root)
+
+    assert entries["experiment_2_l2"]["status"].startswith(
+        "no executed copy of the full run stamped by run_notebooks"
+    )
+
+
+def test_what_was_published_before_is_kept_when_its_logs_are_not_here(tmp_path: Path) -> None:
+    out = tmp_path / "published"
+    out.mkdir()
+    (out / "summary.json").write_text(json.dumps([EARLIER_ENTRY]))
+    (tmp_path / "logs").mkdir()
+
+    entries = publish(tmp_path, tmp_path / "logs")
+
+    assert entries["experiment_2_l2"] == EARLIER_ENTRY
+    report = (out / "README.md").read_text()
+    assert "**Measured:** it was measured" in report
+    assert "| 120 min 00 s (Some CPU, 2 cores) | L2 helps. | **it did not hold** |" in report
+
+
+def test_publishing_without_logs_says_where_it_looked(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        results_archive.main(["--log-dir", str(tmp_path / "nowhere")])
+
+    assert exit_info.value.code == 2
+    assert f"no logs at {tmp_path / 'nowhere'}: run the notebooks first" in capsys.readouterr().err
