@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from dl101 import results_section
+from dl101 import results_archive, results_section
 from dl101.notebook_outputs import METADATA_KEY, code_hash
 from dl101.paths import REPO_ROOT
 from dl101.run_notebooks import NOTEBOOKS
@@ -45,6 +45,22 @@ def test_committed_outputs_come_from_the_code_beside_them(name: str) -> None:
 
 def test_readme_results_agree_with_the_notebooks() -> None:
     assert results_section.main(["--check"]) == 0
+
+
+def test_published_full_results_are_what_their_summary_says() -> None:
+    folder = REPO_ROOT / "results" / "full"
+    if not (folder / "summary.json").is_file():
+        pytest.skip("no full-profile results published yet")
+    entries = json.loads((folder / "summary.json").read_text())
+
+    assert (folder / "README.md").read_text() == results_archive.report(entries, "full")
+    for entry in entries:
+        if entry["status"] == "published":
+            assert (folder / f"{entry['notebook']}.png").is_file(), entry["notebook"]
+            if "executed_notebook" in entry:
+                text = (folder / entry["executed_notebook"]).read_text()
+                assert not ABSOLUTE_PATH.search(text), ABSOLUTE_PATH.search(text)
+    assert not list(folder.rglob("events.out.tfevents*"))
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
