@@ -65,11 +65,11 @@ def stamp(notebook: Any, profile: str, seconds: float) -> None:
     }
 
 
-def machine_paths(log_dir: Path) -> dict[str, str]:
+def machine_paths(log_dir: Path, log_dir_shown_as: str = "logs") -> dict[str, str]:
     """What to write instead of each absolute path an output may hold, longest first."""
     replacements = {
-        f"{log_dir}{os.sep}": "logs/",
-        str(log_dir): "logs",
+        f"{log_dir}{os.sep}": f"{log_dir_shown_as}/",
+        str(log_dir): log_dir_shown_as,
         f"{REPO_ROOT}{os.sep}": "",
         str(REPO_ROOT): ".",
         str(Path(sys.prefix)): ".venv",
@@ -84,9 +84,12 @@ def _replace(text: str, replacements: dict[str, str]) -> str:
     return text
 
 
-def clean(notebook: Any, log_dir: Path) -> None:
-    """Remove what is particular to this machine and this run from ``notebook``'s outputs."""
-    replacements = machine_paths(log_dir)
+def clean(notebook: Any, log_dir: Path, log_dir_shown_as: str = "logs") -> None:
+    """Remove what is particular to this machine and this run from ``notebook``'s outputs.
+
+    The log directory the run used is written as ``log_dir_shown_as``.
+    """
+    replacements = machine_paths(log_dir, log_dir_shown_as)
     notebook.metadata.pop("papermill", None)
     for cell in notebook.cells:
         cell.metadata.pop("papermill", None)

@@ -190,7 +190,7 @@ def publish(
     verdict = published.verdict(table, runs)
     entry["verdict"] = {"claim": verdict.claim, "measured": verdict.measured, "held": verdict.held}
     notebook = nbformat.read(executed, as_version=4)
-    clean(notebook, REPO_ROOT / "logs")
+    clean(notebook, log_root, f"logs/{profile}")
     copy = out / executed.name
     nbformat.write(notebook, copy)
     if copy.stat().st_size > LARGEST_NOTEBOOK_BYTES:
