@@ -143,7 +143,7 @@ def problem_with(published: Published, runs: Sequence[Run], profile: str) -> str
     found = {run.label for run in runs}
     missing = [name for name in published.run_names if name not in found]
     if not runs or missing:
-        return f"not run yet ({', '.join(missing) or published.group} has no logs)"
+        return f"not run yet (no logs of {', '.join(missing) or published.group})"
     for run in runs:
         if run.profile != profile:
             return f"{run.name} ran in the {run.profile} profile, not {profile}"

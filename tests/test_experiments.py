@@ -212,6 +212,6 @@ def test_the_archive_publishes_each_notebooks_verdict_from_its_logs(
         verdict = entry["verdict"]
         assert f"**The claim:** {verdict['claim']}" in shown
         assert f"**Measured:** {verdict['measured']}" in shown
-    assert entries["keras_mnist"]["status"] == "not run yet (keras_mnist has no logs)"
+    assert entries["keras_mnist"]["status"] == "not run yet (no logs of keras_mnist)"
     assert not list(out.rglob("events.out.tfevents*"))
     assert str(smoke_runs["log_dir"]) not in "".join(p.read_text() for p in out.glob("*.ipynb"))

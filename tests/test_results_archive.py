@@ -62,9 +62,9 @@ def test_missing_unfinished_and_other_profile_runs_are_named_not_published(tmp_p
         "experiment_0/few_layers ran in the cpu profile, not full"
     )
     assert entries["experiment_0_three_layer_sets"]["status"] == (
-        "not run yet (three_layer_sets has no logs)"
+        "not run yet (no logs of three_layer_sets)"
     )
-    assert entries["keras_mnist"]["status"] == "not run yet (keras_mnist has no logs)"
+    assert entries["keras_mnist"]["status"] == "not run yet (no logs of keras_mnist)"
     assert not list((tmp_path / "published").glob("*.png"))
 
 
