@@ -65,6 +65,11 @@ def stamp(notebook: Any, profile: str, seconds: float) -> None:
     }
 
 
+def machine_text(stamp: dict[str, Any]) -> str:
+    """Where a stamped run ran, as the README and the archive write it: ``AMD EPYC, 2 cores``."""
+    return f"{stamp['machine']['processor']}, {stamp['machine']['cores']} cores"
+
+
 def machine_paths(log_dir: Path, log_dir_shown_as: str = "logs") -> dict[str, str]:
     """What to write instead of each absolute path an output may hold, longest first."""
     replacements = {

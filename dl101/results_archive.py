@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dl101 import claims
-from dl101.notebook_outputs import METADATA_KEY, clean
+from dl101.notebook_outputs import METADATA_KEY, clean, machine_text
 from dl101.paths import REPO_ROOT
 from dl101.reports import ResultsTable, minutes, plot_runs, results_table
 from dl101.runs import PREVIOUS_RUN_MARKER, SETTINGS_FILE, Run, open_run
@@ -203,10 +203,6 @@ def publish(
 HELD = {True: "it held", False: "**it did not hold**", None: "not tested"}
 
 
-def _machine(entry: dict[str, Any]) -> str:
-    return f"{entry['machine']['processor']}, {entry['machine']['cores']} cores"
-
-
 def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
     """The archive's README: an overview table, then one section per notebook."""
     lines = [
@@ -226,7 +222,7 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         verdict = entry["verdict"]
         lines.append(
             f"| [{entry['notebook']}](#{entry['notebook']}) "
-            f"| {minutes(entry['wall_time_seconds'])} ({_machine(entry)}) "
+            f"| {minutes(entry['wall_time_seconds'])} ({machine_text(entry)}) "
             f"| {verdict['claim']} | {HELD[verdict['held']]} |"
         )
     for entry in entries:
@@ -237,7 +233,7 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
             "",
             f"## {entry['notebook']}",
             "",
-            f"{entry['title']}: run on {entry['date']} on {_machine(entry)}, in "
+            f"{entry['title']}: run on {entry['date']} on {machine_text(entry)}, in "
             f"{minutes(entry['wall_time_seconds'])} from the first cell to the last; {versions}.",
             "",
             entry["table"],

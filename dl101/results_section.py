@@ -19,7 +19,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from dl101.notebook_outputs import METADATA_KEY
+from dl101.notebook_outputs import METADATA_KEY, machine_text
 from dl101.paths import REPO_ROOT
 from dl101.results_archive import published_entries
 
@@ -90,14 +90,10 @@ def read_row(notebook_name: str, title: str, full: dict | None = None) -> Row:
         measured=" ".join(verdict["measured"].split()),
         verdict=re.sub(r"\*", "", verdict["verdict"]).strip(),
         profile=stamp["profile"],
-        processor=f"{stamp['machine']['processor']}, {stamp['machine']['cores']} cores",
+        processor=machine_text(stamp),
         picture=pictures[0],
         full=full,
     )
-
-
-def _machine(stamp: dict) -> str:
-    return f"{stamp['machine']['processor']}, {stamp['machine']['cores']} cores"
 
 
 def times_table(full: dict[str, dict]) -> list[str]:
@@ -114,12 +110,16 @@ def times_table(full: dict[str, dict]) -> list[str]:
             continue
         committed = f"{stamp['wall_time_seconds'] / 60:.1f} min (`{stamp['profile']}`)"
         if name in full:
-            at_scale = f"{full[name]['wall_time_seconds'] / 60:.0f} min | {_machine(full[name])}"
+            at_scale = (
+                f"{full[name]['wall_time_seconds'] / 60:.0f} min | {machine_text(full[name])}"
+            )
         elif name == "start_here":
             at_scale = "the same: it does not depend on the profile | "
         else:
             at_scale = "not measured yet | "
-        lines.append(f"| [{name}]({name}.ipynb) | {committed} | {_machine(stamp)} | {at_scale} |")
+        lines.append(
+            f"| [{name}]({name}.ipynb) | {committed} | {machine_text(stamp)} | {at_scale} |"
+        )
     return lines
 
 
@@ -146,7 +146,7 @@ def _failed_at_scale(rows: list[Row]) -> list[str]:
     ]
 
 
-def section(rows: list[Row]) -> str:
+def section(rows: list[Row], full: dict[str, dict]) -> str:
     lines = [
         START,
         "",
@@ -168,7 +168,6 @@ def section(rows: list[Row]) -> str:
             f"| **{row.verdict}** (`{row.profile}` profile, {row.processor}). {row.measured} "
             f"| {_full_cell(row)} | {shown} |"
         )
-    full = full_results()
     lines += [
         "",
         *_failed_at_scale(rows),
@@ -200,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     full = full_results()
     rows = [read_row(name, title, full.get(name)) for name, title in EXPERIMENTS.items()]
     readme = README.read_text()
-    expected = with_section(readme, section(rows))
+    expected = with_section(readme, section(rows, full))
     pictures = {PICTURES / f"{row.notebook}.png": row.picture for row in rows}
     if args.check:
         stale = [

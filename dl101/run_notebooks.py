@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dl101.notebook import shown_path, tensorboard_command
 from dl101.paths import REPO_ROOT
@@ -86,32 +87,40 @@ def execute(source: Path, output_dir: Path, parameters: dict[str, object] | None
     return Outcome(name, False, time.monotonic() - started, detail, failed)
 
 
+def _write_whole(notebook: Any, path: Path) -> None:
+    """Write ``notebook`` to ``path`` under a temporary name first, so no reader sees half of it."""
+    import nbformat
+
+    partial = path.with_name(f".{path.stem}.partial.ipynb")
+    nbformat.write(notebook, partial)
+    os.replace(partial, path)
+
+
 def stamp_executed(outcome: Outcome, profile: str) -> None:
-    """Record in the executed copy's metadata what produced it, as a committed notebook has."""
+    """Record in the executed copy's metadata what produced it, as a committed notebook has.
+
+    Papermill copies the source notebook's metadata, so until then the copy carries the stamp
+    of the run the notebook was committed with.
+    """
     from dl101 import notebook_outputs
 
     import nbformat
 
     notebook = nbformat.read(outcome.executed, as_version=4)
     notebook_outputs.stamp(notebook, profile, outcome.seconds)
-    partial = outcome.executed.with_name(f".{outcome.executed.stem}.partial.ipynb")
-    nbformat.write(notebook, partial)
-    os.replace(partial, outcome.executed)
+    _write_whole(notebook, outcome.executed)
 
 
-def write_back(outcome: Outcome, profile: str) -> Outcome:
-    """Replace the notebook with its executed copy, cleaned and stamped (see notebook_outputs)."""
+def write_back(outcome: Outcome) -> Outcome:
+    """Replace the notebook with its stamped executed copy, cleaned (see notebook_outputs)."""
     from dl101 import notebook_outputs
 
     import nbformat
 
     notebook = nbformat.read(outcome.executed, as_version=4)
     notebook_outputs.clean(notebook, log_dir())
-    notebook_outputs.stamp(notebook, profile, outcome.seconds)
     source = REPO_ROOT / f"{outcome.notebook}.ipynb"
-    partial = source.with_name(f".{source.stem}.partial.ipynb")
-    nbformat.write(notebook, partial)
-    os.replace(partial, source)
+    _write_whole(notebook, source)
     return Outcome(
         outcome.notebook,
         True,
@@ -165,15 +174,16 @@ def main(argv: list[str] | None = None) -> int:
             f"--output-dir {args.output_dir} is not writable: choose a folder you can write to."
         )
 
+    profile = choose_profile(args.profile).name
     print(f"Running {len(names)} notebook(s); TensorBoard logs go to {shown_path(log_dir())}")
     outcomes = []
     for name in names:
         print(f"\n=== {name}.ipynb")
         outcome = execute(REPO_ROOT / f"{name}.ipynb", args.output_dir)
         if outcome.succeeded:
-            stamp_executed(outcome, choose_profile(args.profile).name)
-        if args.in_place and outcome.succeeded:
-            outcome = write_back(outcome, choose_profile(args.profile).name)
+            stamp_executed(outcome, profile)
+            if args.in_place:
+                outcome = write_back(outcome)
         outcomes.append(outcome)
 
     print("\nSummary")
