@@ -216,17 +216,26 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         "|---|---|---|---|",
     ]
     for entry in entries:
+        link = f"[{entry['notebook']}](#{entry['notebook']})"
         if entry["status"] != "published":
-            lines.append(f"| {entry['notebook']} | | | {entry['status']} |")
+            lines.append(f"| {link} | | | {entry['status']} |")
             continue
         verdict = entry["verdict"]
         lines.append(
-            f"| [{entry['notebook']}](#{entry['notebook']}) "
-            f"| {minutes(entry['wall_time_seconds'])} ({machine_text(entry)}) "
+            f"| {link} | {minutes(entry['wall_time_seconds'])} ({machine_text(entry)}) "
             f"| {verdict['claim']} | {HELD[verdict['held']]} |"
         )
     for entry in entries:
         if entry["status"] != "published":
+            # Notebooks link to their section here, published or not.
+            lines += [
+                "",
+                f"## {entry['notebook']}",
+                "",
+                f"Not published: {entry['status']}. To publish it, run "
+                f"`make full-results NOTEBOOKS={entry['notebook']}` (it takes hours on a CPU: see "
+                "[Run profiles](../../README.md#run-profiles)).",
+            ]
             continue
         versions = ", ".join(f"{name} {number}" for name, number in entry["versions"].items())
         lines += [

@@ -92,3 +92,50 @@ def test_readme_names_the_papermill_parameter_the_notebooks_read() -> None:
 
     assert "-p profile_name smoke" in readme
     assert not re.search(r"-p profile\b(?!_)", readme)
+
+
+RESULTS = REPO_ROOT / "results"
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)|(?:src|href)=\"([^\"]+)\"")
+
+
+def _heading_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings."""
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", markdown, flags=re.MULTILINE):
+        anchors.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
+    return anchors
+
+
+def _markdown_documents() -> list[tuple[str, str]]:
+    """(where, text) of every Markdown text a reader follows links from."""
+    documents = [
+        (str(path.relative_to(REPO_ROOT)), path.read_text())
+        for path in [
+            REPO_ROOT / "README.md",
+            REPO_ROOT / "data" / "README.md",
+            *RESULTS.glob("*/README.md"),
+        ]
+    ]
+    for name in NOTEBOOKS:
+        cells = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).cells
+        text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
+        documents.append((f"{name}.ipynb", text))
+    return documents
+
+
+def test_every_link_inside_the_repository_leads_somewhere() -> None:
+    broken = []
+    for where, text in _markdown_documents():
+        for match in MARKDOWN_LINK.finditer(text):
+            target = match.group(1) or match.group(2)
+            if re.match(r"(https?|mailto):", target):
+                continue
+            path_text, _, anchor = target.partition("#")
+            path = (REPO_ROOT / where).parent / path_text if path_text else REPO_ROOT / where
+            if not path.exists():
+                broken.append(f"{where}: {target} (no such file)")
+            elif (
+                anchor and path.suffix == ".md" and anchor not in _heading_anchors(path.read_text())
+            ):
+                broken.append(f"{where}: {target} (no such heading)")
+    assert not broken

@@ -66,6 +66,12 @@ def test_missing_unfinished_and_other_profile_runs_are_named_not_published(tmp_p
     )
     assert entries["keras_mnist"]["status"] == "not run yet (no logs of keras_mnist)"
     assert not list((tmp_path / "published").glob("*.png"))
+    # The notebooks link to a section of their own, which says what to run.
+    report = (tmp_path / "published" / "README.md").read_text()
+    assert (
+        "## experiment_1_dropout\n\nNot published: experiment_1_dropout/without_dropout has not finished "
+        "(1 of 3 epochs). To publish it, run `make full-results NOTEBOOKS=experiment_1_dropout`"
+    ) in report
 
 
 def test_a_finished_run_without_its_stamped_notebook_is_not_published(tmp_path: Path) -> None:
