@@ -4,7 +4,8 @@ For each experiment it takes, from the notebook as committed by ``make outputs``
 the notebook printed (the article's claim, what was measured, whether the claim held), the
 profile and processor that produced it (from the notebook's metadata), and its comparison plot,
 saved beside the README as a small picture. Beside them it puts what the ``full`` profile
-measured, from ``results/full/summary.json`` (written by :mod:`dl101.results_archive`). Run it
+measured, from ``results/full/summary.json`` (written by :mod:`dl101.results_archive`). It also
+fills in the time columns of the README's notebook table from the same two sources. Run it
 after ``make outputs`` or ``make full-results``:
 
     python -m dl101.results_section           # rewrite the section and the pictures
@@ -32,6 +33,10 @@ START = (
     "<!-- results: written by `python -m dl101.results_section` from the committed notebooks -->"
 )
 END = "<!-- end of results -->"
+TABLE_START = (
+    "<!-- notebooks: the time columns are written by `python -m dl101.results_section` -->"
+)
+TABLE_END = "<!-- end of notebooks -->"
 # The notebook whose verdict tests each claim (the three-set notebook compares both networks).
 EXPERIMENTS = {
     "experiment_0_three_layer_sets": "Experiment 0: depth",
@@ -96,31 +101,56 @@ def read_row(notebook_name: str, title: str, full: dict | None = None) -> Row:
     )
 
 
-def times_table(full: dict[str, dict]) -> list[str]:
-    """How long each notebook took in the committed run, and in the ``full`` profile, and where."""
-    from dl101.run_notebooks import NOTEBOOKS
-
-    lines = [
-        "| notebook | committed run | where | `full` profile | where |",
-        "|---|---|---|---|---|",
-    ]
-    for name in NOTEBOOKS:
-        stamp = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).metadata.get(METADATA_KEY)
-        if not stamp:
-            continue
-        committed = f"{stamp['wall_time_seconds'] / 60:.1f} min (`{stamp['profile']}`)"
-        if name in full:
-            at_scale = (
-                f"{full[name]['wall_time_seconds'] / 60:.0f} min | {machine_text(full[name])}"
-            )
-        elif name == "start_here":
-            at_scale = "the same: it does not depend on the profile | "
-        else:
-            at_scale = "not measured yet | "
-        lines.append(
-            f"| [{name}]({name}.ipynb) | {committed} | {machine_text(stamp)} | {at_scale} |"
+def _times(name: str, full: dict[str, dict]) -> tuple[tuple[str, str], tuple[str, str | None]]:
+    """(time, machine) of a notebook's committed run and of its ``full`` run."""
+    stamp = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).metadata.get(METADATA_KEY)
+    if not stamp:
+        raise ValueError(f"{name}.ipynb has no committed outputs: run `make outputs`.")
+    committed = (
+        f"{stamp['wall_time_seconds'] / 60:.1f} min (`{stamp['profile']}`)",
+        machine_text(stamp),
+    )
+    if name in full:
+        return committed, (
+            f"{full[name]['wall_time_seconds'] / 60:.0f} min",
+            machine_text(full[name]),
         )
-    return lines
+    if name == "start_here":
+        return committed, ("the same: it does not depend on the profile", None)
+    return committed, ("not measured yet", None)
+
+
+def notebook_table(table: str, full: dict[str, dict]) -> str:
+    """The README's notebook table with each notebook's measured times in two more columns.
+
+    The first two columns (the notebook and what it teaches) are the README's own prose and are
+    kept as written; the times come from the committed notebooks' metadata and from
+    ``results/full``, so they are never typed by hand.
+    """
+    rows = []
+    for line in table.strip().splitlines():
+        if match := re.match(
+            r"\| (?P<notebook>[^|]*?(?P<name>\w+)\.ipynb[^|]*?) \| (?P<what>[^|]*?) \|", line
+        ):
+            rows.append((match["notebook"], match["what"], _times(match["name"], full)))
+    machines = {machine for *_, times in rows for _, machine in times if machine}
+    lines = [
+        "| notebook | what you learn | committed run | `full` profile |",
+        "|---|---|---|---|",
+    ]
+    for notebook, what, times in rows:
+        cells = [
+            time if len(machines) == 1 or machine is None else f"{time}, {machine}"
+            for time, machine in times
+        ]
+        lines.append(f"| {notebook} | {what} | {' | '.join(cells)} |")
+    where = f" on {machines.pop()}" if len(machines) == 1 else ""
+    lines += [
+        "",
+        f"Times are wall-clock minutes from the first cell to the last, one notebook at a time{where}: "
+        "the committed run by `make outputs`, the `full` profile by `make full-results`.",
+    ]
+    return "\n".join(lines)
 
 
 HELD = {True: "it held", False: "it did not hold", None: "not tested"}
@@ -172,22 +202,30 @@ def section(rows: list[Row], full: dict[str, dict]) -> str:
         "",
         *_failed_at_scale(rows),
         "",
-        "How long each notebook took, one notebook at a time: in the committed run (`make "
-        "outputs`) and in the `full` profile (`make full-results`):",
-        "",
-        *times_table(full),
+        "How long each notebook took is in [the notebook table](#the-notebooks-in-reading-order).",
         "",
         END,
     ]
     return "\n".join(lines)
 
 
+def _between(readme: str, start: str, end: str) -> tuple[str, str, str]:
+    """The README before the ``start`` marker, between the markers, and after ``end``."""
+    if start not in readme or end not in readme:
+        raise ValueError(f"README.md has lost its markers: put {start!r} and {end!r} back.")
+    before, rest = readme.split(start, 1)
+    inside, after = rest.split(end, 1)
+    return before, inside, after
+
+
 def with_section(readme: str, text: str) -> str:
-    if START not in readme or END not in readme:
-        raise ValueError(f"README.md has no results markers: put {START!r} and {END!r} in it.")
-    before, rest = readme.split(START, 1)
-    _, after = rest.split(END, 1)
+    before, _, after = _between(readme, START, END)
     return before + text + after
+
+
+def with_notebook_table(readme: str, full: dict[str, dict]) -> str:
+    before, table, after = _between(readme, TABLE_START, TABLE_END)
+    return f"{before}{TABLE_START}\n\n{notebook_table(table, full)}\n\n{TABLE_END}{after}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     full = full_results()
     rows = [read_row(name, title, full.get(name)) for name, title in EXPERIMENTS.items()]
     readme = README.read_text()
-    expected = with_section(readme, section(rows, full))
+    expected = with_notebook_table(with_section(readme, section(rows, full)), full)
     pictures = {PICTURES / f"{row.notebook}.png": row.picture for row in rows}
     if args.check:
         stale = [
