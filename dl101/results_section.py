@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import re
+import statistics
 import sys
 from dataclasses import dataclass
 
@@ -101,23 +102,72 @@ def read_row(notebook_name: str, title: str, full: dict | None = None) -> Row:
     )
 
 
-def _times(name: str, full: dict[str, dict]) -> tuple[tuple[str, str], tuple[str, str | None]]:
-    """(time, machine) of a notebook's committed run and of its ``full`` run."""
+@dataclass(frozen=True)
+class Times:
+    """How long a notebook took in its committed run and in the ``full`` profile, and where."""
+
+    committed_minutes: float
+    committed_profile: str
+    committed_machine: str
+    full_minutes: float | None
+    full_machine: str | None
+
+
+def notebook_times(name: str, full: dict[str, dict]) -> Times:
     stamp = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).metadata.get(METADATA_KEY)
     if not stamp:
         raise ValueError(f"{name}.ipynb has no committed outputs: run `make outputs`.")
-    committed = (
-        f"{stamp['wall_time_seconds'] / 60:.1f} min (`{stamp['profile']}`)",
-        machine_text(stamp),
+    at_scale = full.get(name)
+    return Times(
+        committed_minutes=stamp["wall_time_seconds"] / 60,
+        committed_profile=stamp["profile"],
+        committed_machine=machine_text(stamp),
+        full_minutes=at_scale["wall_time_seconds"] / 60 if at_scale else None,
+        full_machine=machine_text(at_scale) if at_scale else None,
     )
-    if name in full:
-        return committed, (
-            f"{full[name]['wall_time_seconds'] / 60:.0f} min",
-            machine_text(full[name]),
-        )
-    if name == "start_here":
-        return committed, ("the same: it does not depend on the profile", None)
-    return committed, ("not measured yet", None)
+
+
+def hours(minutes: float) -> str:
+    whole = round(minutes)
+    return f"{whole // 60} h {whole % 60:02d} min" if whole >= 60 else f"{whole} min"
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def whole_set_in_full(times: dict[str, Times]) -> str:
+    """The whole set's time in the ``full`` profile: measured, or estimated where not yet run.
+
+    A notebook not run yet is estimated from its committed run, scaled by the median of what
+    the CIFAR-10 notebooks measured so far took in ``full`` over their committed runs (their
+    training scales alike: the same network sizes, more epochs and images). ``start_here``
+    trains the same in every profile, so its committed time stands for both.
+    """
+    measured = {
+        name: t.full_minutes if t.full_minutes is not None else t.committed_minutes
+        for name, t in times.items()
+        if t.full_minutes is not None or name == "start_here"
+    }
+    missing = [name for name in times if name not in measured]
+    if not missing:
+        return f"The whole set in the `full` profile took {hours(sum(measured.values()))}."
+    ratios = [
+        t.full_minutes / t.committed_minutes
+        for name, t in times.items()
+        if name.startswith("experiment_") and t.full_minutes is not None
+    ]
+    if not ratios:
+        return "No CIFAR-10 notebook has run in the `full` profile yet."
+    ratio = statistics.median(ratios)
+    estimate = sum(times[name].committed_minutes * ratio for name in missing)
+    return (
+        f"The whole set in the `full` profile: about {hours(sum(measured.values()) + estimate)}, "
+        f"of which {hours(sum(measured.values()))} measured ({len(measured)} notebooks) and about "
+        f"{hours(estimate)} estimated for {_listed(missing)} by scaling their committed runs' "
+        f"times by {ratio:.1f}, the median ratio of `full` to committed time among the CIFAR-10 "
+        "notebooks measured so far."
+    )
 
 
 def notebook_table(table: str, full: dict[str, dict]) -> str:
@@ -127,28 +177,38 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
     kept as written; the times come from the committed notebooks' metadata and from
     ``results/full``, so they are never typed by hand.
     """
-    rows = []
+    rows = {}
     for line in table.strip().splitlines():
         if match := re.match(
             r"\| (?P<notebook>[^|]*?(?P<name>\w+)\.ipynb[^|]*?) \| (?P<what>[^|]*?) \|", line
         ):
-            rows.append((match["notebook"], match["what"], _times(match["name"], full)))
-    machines = {machine for *_, times in rows for _, machine in times if machine}
+            rows[match["name"]] = (match["notebook"], match["what"])
+    times = {name: notebook_times(name, full) for name in rows}
+    machines = {t.committed_machine for t in times.values()}
+    machines |= {t.full_machine for t in times.values() if t.full_machine}
     lines = [
         "| notebook | what you learn | committed run | `full` profile |",
         "|---|---|---|---|",
     ]
-    for notebook, what, times in rows:
-        cells = [
-            time if len(machines) == 1 or machine is None else f"{time}, {machine}"
-            for time, machine in times
-        ]
-        lines.append(f"| {notebook} | {what} | {' | '.join(cells)} |")
+    for name, (notebook, what) in rows.items():
+        t = times[name]
+        committed = f"{t.committed_minutes:.1f} min (`{t.committed_profile}`)"
+        if t.full_minutes is not None:
+            at_scale = f"{t.full_minutes:.0f} min"
+        elif name == "start_here":
+            at_scale = "the same: it does not depend on the profile"
+        else:
+            at_scale = "not measured yet"
+        if len(machines) > 1:
+            committed += f", {t.committed_machine}"
+            at_scale += f", {t.full_machine}" if t.full_machine else ""
+        lines.append(f"| {notebook} | {what} | {committed} | {at_scale} |")
     where = f" on {machines.pop()}" if len(machines) == 1 else ""
     lines += [
         "",
         f"Times are wall-clock minutes from the first cell to the last, one notebook at a time{where}: "
-        "the committed run by `make outputs`, the `full` profile by `make full-results`.",
+        "the committed run by `make outputs`, the `full` profile by `make full-results`. "
+        + whole_set_in_full(times),
     ]
     return "\n".join(lines)
 
