@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dl101 import claims
+from dl101.notebook import shown_path
 from dl101.notebook_outputs import METADATA_KEY, clean, machine_text
 from dl101.paths import REPO_ROOT
 from dl101.reports import ResultsTable, minutes, plot_runs, results_table
@@ -172,7 +173,7 @@ def publish(
     if stamp is None:
         return entry | {
             "status": f"no executed copy of the {profile} run stamped by run_notebooks in "
-            f"{executed_dir}"
+            f"{shown_path(executed_dir.resolve())}"
         }
     table = results_table(runs)
     plotted = [run for run in runs if not published.plotted or run.label in published.plotted]
