@@ -149,9 +149,10 @@ def whole_set_in_full(times: dict[str, Times]) -> str:
         for name, t in times.items()
         if t.full_minutes is not None or name == "start_here"
     }
+    measured_total = sum(measured.values())
     missing = [name for name in times if name not in measured]
     if not missing:
-        return f"The whole set in the `full` profile took {hours(sum(measured.values()))}."
+        return f"The whole set in the `full` profile took {hours(measured_total)}."
     ratios = [
         t.full_minutes / t.committed_minutes
         for name, t in times.items()
@@ -162,8 +163,8 @@ def whole_set_in_full(times: dict[str, Times]) -> str:
     ratio = statistics.median(ratios)
     estimate = sum(times[name].committed_minutes * ratio for name in missing)
     return (
-        f"The whole set in the `full` profile: about {hours(sum(measured.values()) + estimate)}, "
-        f"of which {hours(sum(measured.values()))} measured ({len(measured)} notebooks) and about "
+        f"The whole set in the `full` profile: about {hours(measured_total + estimate)}, "
+        f"of which {hours(measured_total)} measured ({len(measured)} notebooks) and about "
         f"{hours(estimate)} estimated for {_listed(missing)} by scaling their committed runs' "
         f"times by {ratio:.1f}, the median ratio of `full` to committed time among the CIFAR-10 "
         "notebooks measured so far."
