@@ -224,16 +224,24 @@ def _full_cell(row: Row) -> str:
     return f"**{HELD[verdict['held']]}.** {' '.join(verdict['measured'].split())}"
 
 
-def _failed_at_scale(rows: list[Row]) -> list[str]:
-    failed = [row.title for row in rows if row.full and row.full["verdict"]["held"] is False]
+def claims_at_scale(rows: list[Row]) -> list[str]:
+    """The sentence under the Results table that says plainly which claims failed in ``full``."""
     run = [row for row in rows if row.full]
     if not run:
         return []
+    how_many = (
+        f"all {len(rows)} experiments run"
+        if len(run) == len(rows)
+        else f"{len(run)} of {len(rows)} experiments run so far"
+    )
+    failed = [row.title for row in run if row.full and row.full["verdict"]["held"] is False]
     if not failed:
-        return [f"At the article's scale, every claim run so far held ({len(run)} of {len(rows)})."]
+        return [f"At the article's scale ({how_many}), every claim held."]
+    claims = "the claim of" if len(failed) == 1 else "the claims of"
+    others = len(run) - len(failed)
+    rest = f"; the other {others} held." if others else "."
     return [
-        f"At the article's scale, these claims did **not** hold: {', '.join(failed)} "
-        f"({len(run)} of {len(rows)} experiments run so far)."
+        f"At the article's scale ({how_many}), {claims} {', '.join(failed)} did **not** hold{rest}"
     ]
 
 
@@ -261,7 +269,7 @@ def section(rows: list[Row], full: dict[str, dict]) -> str:
         )
     lines += [
         "",
-        *_failed_at_scale(rows),
+        *claims_at_scale(rows),
         "",
         "How long each notebook took is in [the notebook table](#the-notebooks-in-reading-order).",
         "",

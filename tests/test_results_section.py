@@ -69,3 +69,24 @@ def test_the_whole_sets_time_is_estimated_only_for_what_has_not_run() -> None:
     assert results_section.whole_set_in_full(times) == (
         "The whole set in the `full` profile took 6 h 32 min."
     )
+
+
+def _row(title: str, held: bool | None) -> results_section.Row:
+    full = None if held is None else {"verdict": {"held": held}}
+    return results_section.Row("", title, "", "", "", "cpu", "", b"", full)
+
+
+def test_the_claims_that_failed_at_scale_are_named_plainly() -> None:
+    rows = [_row("Depth", False), _row("Dropout", True), _row("L2", None)]
+    assert results_section.claims_at_scale(rows) == [
+        "At the article's scale (2 of 3 experiments run so far), the claim of Depth did "
+        "**not** hold; the other 1 held."
+    ]
+    rows[2] = _row("L2", False)
+    assert results_section.claims_at_scale(rows) == [
+        "At the article's scale (all 3 experiments run), the claims of Depth, L2 did **not** "
+        "hold; the other 1 held."
+    ]
+    assert results_section.claims_at_scale([_row("Dropout", True)]) == [
+        "At the article's scale (all 1 experiments run), every claim held."
+    ]
