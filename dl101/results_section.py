@@ -238,8 +238,8 @@ def claims_at_scale(rows: list[Row]) -> list[str]:
     if not failed:
         return [f"At the article's scale ({how_many}), every claim held."]
     claims = "the claim of" if len(failed) == 1 else "the claims of"
-    others = len(run) - len(failed)
-    rest = f"; the other {others} held." if others else "."
+    others = sum(1 for row in run if row.full and row.full["verdict"]["held"] is True)
+    rest = f"; {others} other{'s' if others > 1 else ''} held." if others else "."
     return [
         f"At the article's scale ({how_many}), {claims} {', '.join(failed)} did **not** hold{rest}"
     ]

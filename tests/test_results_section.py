@@ -80,12 +80,12 @@ def test_the_claims_that_failed_at_scale_are_named_plainly() -> None:
     rows = [_row("Depth", False), _row("Dropout", True), _row("L2", None)]
     assert results_section.claims_at_scale(rows) == [
         "At the article's scale (2 of 3 experiments run so far), the claim of Depth did "
-        "**not** hold; the other 1 held."
+        "**not** hold; 1 other held."
     ]
     rows[2] = _row("L2", False)
     assert results_section.claims_at_scale(rows) == [
         "At the article's scale (all 3 experiments run), the claims of Depth, L2 did **not** "
-        "hold; the other 1 held."
+        "hold; 1 other held."
     ]
     assert results_section.claims_at_scale([_row("Dropout", True)]) == [
         "At the article's scale (all 1 experiments run), every claim held."
