@@ -226,19 +226,19 @@ def _full_cell(row: Row) -> str:
 
 def claims_at_scale(rows: list[Row]) -> list[str]:
     """The sentence under the Results table that says plainly which claims failed in ``full``."""
-    run = [row for row in rows if row.full]
-    if not run:
+    verdicts = [(row.title, row.full["verdict"]["held"]) for row in rows if row.full]
+    if not verdicts:
         return []
     how_many = (
         f"all {len(rows)} experiments run"
-        if len(run) == len(rows)
-        else f"{len(run)} of {len(rows)} experiments run so far"
+        if len(verdicts) == len(rows)
+        else f"{len(verdicts)} of {len(rows)} experiments run so far"
     )
-    failed = [row.title for row in run if row.full and row.full["verdict"]["held"] is False]
+    failed = [title for title, verdict in verdicts if verdict is False]
     if not failed:
         return [f"At the article's scale ({how_many}), every claim held."]
     claims = "the claim of" if len(failed) == 1 else "the claims of"
-    others = sum(1 for row in run if row.full and row.full["verdict"]["held"] is True)
+    others = sum(verdict is True for _, verdict in verdicts)
     rest = f"; {others} other{'s' if others > 1 else ''} held." if others else "."
     return [
         f"At the article's scale ({how_many}), {claims} {', '.join(failed)} did **not** hold{rest}"
