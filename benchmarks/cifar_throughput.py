@@ -4,17 +4,20 @@ Prints training images per second, on real CIFAR-10 images, for the three-layer 
 (conv 32, pool, conv 64, pool, conv 64, pool, 512, 10) with the article's preprocessing and
 augmentation:
 
-1. tflearn as the article writes it (stock ``ImageAugmentation`` / ``ImagePreprocessing``);
-2. this project's pipeline (``dl101.tflearn_training``: the same, batched);
-3. the same network without augmentation: the ceiling for tflearn;
-4. Keras 3 with ``RandomFlip`` and ``RandomRotation`` inside the model, fed by ``tf.data``: the
-   peer a learner would pick instead (in a subprocess: tflearn switches TensorFlow to graph
-   mode for the whole process);
+1. tflearn as the article writes it (stock ``ImageAugmentation`` / ``ImagePreprocessing``), with
+   TensorFlow's own settings: what a learner who types the article's code gets;
+2. this project's pipeline (``dl101.tflearn_training``: the same, batched, with the TensorFlow
+   settings of ``dl101.tensorflow_settings``);
+3. the same network without augmentation, with the project's settings: the ceiling for 2;
+4. Keras 3 with ``RandomFlip`` and ``RandomRotation`` inside the model, fed by ``tf.data``, with
+   the project's settings: the peer a learner would pick instead;
 5. a float32 matrix multiply, for the machine's practical peak;
 
 then the ratios 2/1, 2/4 and 2/3, each pipeline's GFLOP/s as a share of 5, and the projected
-minutes for the article's 50 epochs of 50,000 images. A busy machine lowers every figure:
-compare the figures of one run with each other, never with another run's.
+minutes for the article's 50 epochs of 50,000 images. Each measurement runs in a process of its
+own: TensorFlow reads its settings once, when it loads, and tflearn switches it to graph mode
+for the whole process. A busy machine lowers every figure: compare the figures of one run with
+each other, never with another run's.
 
     .venv/bin/python benchmarks/cifar_throughput.py [--images 10000] [--epochs 2]
 """
@@ -26,6 +29,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dl101 import cifar10_experiment_data  # noqa: E402
 from dl101.notebook_outputs import processor  # noqa: E402
 from dl101.profiles import PROFILES  # noqa: E402
+from dl101.tensorflow_settings import ONEDNN_VARIABLE  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -162,6 +167,14 @@ def matmul_gflops(size: int = 4096, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
+PIPELINES = {
+    "1 tflearn as written": "stock",
+    "2 this project's pipeline": "project",
+    "3 tflearn, no augmentation": "none",
+    "4 Keras 3, tf.data": "keras",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -169,30 +182,34 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000, help="training images per epoch")
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per measurement")
     parser.add_argument(
-        "--rounds", type=int, default=2, help="tflearn measurements per pipeline, interleaved"
+        "--rounds", type=int, default=2, help="measurements per pipeline, interleaved"
     )
-    parser.add_argument("--keras-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=PIPELINES.values(), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    images, labels = training_data(args.images)
-    if args.keras_only:
-        print(json.dumps(keras_images_per_second(images, labels, args.epochs)))
+    if args.measure:
+        images, labels = training_data(args.images)
+        if args.measure == "keras":
+            speed = keras_images_per_second(images, labels, args.epochs)
+        else:
+            speed = tflearn_images_per_second(args.measure, images, labels, args.epochs)
+        print(json.dumps(speed))
         return
 
-    print(f"{processor()}, {len(images):,} real CIFAR-10 images, batch {BATCH_SIZE}, "
+    tensorflow_onednn = onednn_by_default()
+    print(f"{processor()}, {args.images:,} real CIFAR-10 images, batch {BATCH_SIZE}, "
           f"{args.epochs} timed epochs a measurement; the best of {args.rounds} rounds "
           "(a shared machine only ever slows a measurement down)", flush=True)  # fmt: skip
-    pipelines = {
-        "1 tflearn, stock augmentation": "stock",
-        "2 this project's pipeline": "project",
-        "3 tflearn, no augmentation": "none",
-    }
-    speeds: dict[str, float] = dict.fromkeys(pipelines, 0.0)
+    print(f"oneDNN kernels in 1: {'on' if tensorflow_onednn else 'off'} (TensorFlow's own "
+          f"choice on this processor); in 2-4: {ONEDNN_VARIABLE}="
+          f"{os.environ.get(ONEDNN_VARIABLE, 'unset')} (dl101's setting, unless set before)",
+          flush=True)  # fmt: skip
+    speeds: dict[str, float] = dict.fromkeys(PIPELINES, 0.0)
     for round_number in range(1, args.rounds + 1):
-        for name, pipeline in pipelines.items():
-            speed = tflearn_images_per_second(pipeline, images, labels, args.epochs)
+        for name, pipeline in PIPELINES.items():
+            onednn = ("1" if tensorflow_onednn else "0") if pipeline == "stock" else None
+            speed = measure_in_subprocess(pipeline, args, onednn)
             speeds[name] = max(speeds[name], speed)
             print(f"  round {round_number}: {name:32} {speed:8,.0f} images/s", flush=True)
-    speeds["4 Keras 3, tf.data"] = keras_in_subprocess(args)
     peak = matmul_gflops()
     print()
     for name, speed in speeds.items():
@@ -210,10 +227,29 @@ def main() -> None:
         print(f"  {name:32} {gflops:8.0f} {gflops / peak:8.0%} {minutes:15.0f} min")
 
 
-def keras_in_subprocess(args: argparse.Namespace) -> float:
-    command = [sys.executable, __file__, "--keras-only", "--images", str(args.images)]
+def onednn_by_default() -> bool:
+    """Whether TensorFlow, left to itself, uses its oneDNN kernels on this processor."""
+    environment = {k: v for k, v in os.environ.items() if k != ONEDNN_VARIABLE}
+    probe = "from tensorflow.python.util import _pywrap_util_port as p; print(p.IsMklEnabled())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip().splitlines()[-1] == "True"
+
+
+def measure_in_subprocess(
+    pipeline: str, args: argparse.Namespace, onednn: str | None = None
+) -> float:
+    """Images per second of one pipeline, measured in a fresh Python process.
+
+    ``onednn`` ("0" or "1") overrides the project's oneDNN setting in that process.
+    """
+    command = [sys.executable, __file__, "--measure", pipeline, "--images", str(args.images)]
     command += ["--epochs", str(args.epochs)]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    environment = dict(os.environ)
+    if onednn is not None:
+        environment[ONEDNN_VARIABLE] = onednn
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
 
 

@@ -10,14 +10,13 @@ tflearn needs one more import, ``from dl101.tflearn_training import ...``, kept 
 importing tflearn switches TensorFlow into graph mode, which the Keras notebook must not do.
 
 Import dl101 before TensorFlow, Keras or tflearn: it turns off TensorFlow's start-up messages
-(CPU features, CUDA, oneDNN), which would otherwise fill the first output of every notebook.
+and lets TensorFlow use its fastest CPU kernels (:mod:`dl101.tensorflow_settings`), both read
+once, when TensorFlow loads.
 """
 
-import os
+from dl101 import tensorflow_settings  # noqa: F401  (sets TensorFlow's environment: first)
 
-# Read once, when TensorFlow's C++ runtime loads; setdefault leaves a user's own choice alone.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
+# isort: split
 from dl101 import claims, look_inside
 from dl101.data import (
     CIFAR10_CLASSES,

@@ -1,0 +1,46 @@
+"""Importing dl101 first gives TensorFlow its fastest CPU kernels, and leaves a user's choice alone."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+from dl101.paths import REPO_ROOT
+from dl101.tensorflow_settings import ONEDNN_VARIABLE
+
+import pytest
+
+# What TensorFlow itself decided, after importing dl101 and then TensorFlow.
+PROBE = """
+import dl101
+from tensorflow.python.util import _pywrap_util_port
+print(_pywrap_util_port.IsMklEnabled())
+"""
+
+
+def tensorflow_uses_onednn(onednn_setting: str | None) -> bool:
+    environment = {k: v for k, v in os.environ.items() if k != ONEDNN_VARIABLE}
+    if onednn_setting is not None:
+        environment[ONEDNN_VARIABLE] = onednn_setting
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1] == "True"
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in {"x86_64", "amd64"}, reason="oneDNN is set on x86-64 only"
+)
+def test_tensorflow_uses_onednn_after_import_dl101_on_x86_64() -> None:
+    assert tensorflow_uses_onednn(None)
+
+
+def test_a_users_own_onednn_setting_is_kept() -> None:
+    assert not tensorflow_uses_onednn("0")
