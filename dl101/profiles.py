@@ -40,8 +40,8 @@ PROFILES = {
         mnist_summary="10 epochs per model on all 60,000 training images",
     ),
     "cpu": Profile(
-        "cpu", epochs=15, train_size=16_000, validation_size=None,
-        summary="sized for a laptop CPU: 15 epochs on 16,000 of the 50,000 training images, "
+        "cpu", epochs=15, train_size=10_000, validation_size=None,
+        summary="sized for a laptop CPU: 15 epochs on 10,000 of the 50,000 training images, "
         "validated on all 10,000 test images",
         mnist_epochs=3, mnist_train_size=None,
         mnist_summary="sized for a laptop CPU: 3 epochs per model on all 60,000 training images",

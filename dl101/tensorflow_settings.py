@@ -1,9 +1,9 @@
 """TensorFlow settings that must be in the environment before TensorFlow is first imported.
 
-TensorFlow reads these once, when its C++ runtime loads, so importing ``dl101`` sets them (by
-importing this module) before anything else; that is why a notebook imports ``dl101`` before TensorFlow, Keras or tflearn.
-Each is set only where the user has not set it, so ``TF_ENABLE_ONEDNN_OPTS=0 jupyter lab``
-still turns oneDNN off.
+TensorFlow reads these once, when its C++ runtime loads, so ``import dl101`` imports this
+module before anything else, and a notebook imports ``dl101`` before TensorFlow, Keras or
+tflearn. Each is set only where the user has not set it, so ``TF_ENABLE_ONEDNN_OPTS=0 jupyter
+lab`` still turns oneDNN off.
 """
 
 from __future__ import annotations
