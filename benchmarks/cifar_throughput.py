@@ -203,10 +203,11 @@ def main() -> None:
           f"choice on this processor); in 2-4: {ONEDNN_VARIABLE}="
           f"{os.environ.get(ONEDNN_VARIABLE, 'unset')} (dl101's setting, unless set before)",
           flush=True)  # fmt: skip
+    stock_onednn = "1" if tensorflow_onednn else "0"
     speeds: dict[str, float] = dict.fromkeys(PIPELINES, 0.0)
     for round_number in range(1, args.rounds + 1):
         for name, pipeline in PIPELINES.items():
-            onednn = ("1" if tensorflow_onednn else "0") if pipeline == "stock" else None
+            onednn = stock_onednn if pipeline == "stock" else None
             speed = measure_in_subprocess(pipeline, args, onednn)
             speeds[name] = max(speeds[name], speed)
             print(f"  round {round_number}: {name:32} {speed:8,.0f} images/s", flush=True)
@@ -230,11 +231,9 @@ def main() -> None:
 def onednn_by_default() -> bool:
     """Whether TensorFlow, left to itself, uses its oneDNN kernels on this processor."""
     environment = {k: v for k, v in os.environ.items() if k != ONEDNN_VARIABLE}
+    # Not dl101.tensorflow_settings.onednn_in_use: importing dl101 would turn oneDNN on.
     probe = "from tensorflow.python.util import _pywrap_util_port as p; print(p.IsMklEnabled())"
-    result = subprocess.run(
-        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
-    )
-    return result.stdout.strip().splitlines()[-1] == "True"
+    return last_printed_line([sys.executable, "-c", probe], environment) == "True"
 
 
 def measure_in_subprocess(
@@ -249,8 +248,13 @@ def measure_in_subprocess(
     environment = dict(os.environ)
     if onednn is not None:
         environment[ONEDNN_VARIABLE] = onednn
+    return float(last_printed_line(command, environment))
+
+
+def last_printed_line(command: list[str], environment: dict[str, str]) -> str:
+    """What ``command`` printed last (TensorFlow may print before it, on any stream)."""
     result = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
-    return float(result.stdout.strip().splitlines()[-1])
+    return result.stdout.strip().splitlines()[-1]
 
 
 if __name__ == "__main__":

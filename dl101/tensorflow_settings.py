@@ -18,7 +18,7 @@ ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 # and pooling only on processors with AVX-512 VNNI or newer unless asked. On an AVX2 processor
 # (an AMD EPYC of the test machines, most laptops) TensorFlow's own kernels train the article's
 # network about a fifth slower; the max-pool gradient alone takes three times as long.
-_X86_64 = {"x86_64", "amd64"}
+X86_64_MACHINES = {"x86_64", "amd64"}  # platform.machine(), lower-cased
 
 
 def apply() -> None:
@@ -28,8 +28,15 @@ def apply() -> None:
     notebook.
     """
     os.environ.setdefault(LOG_LEVEL_VARIABLE, "3")
-    if platform.machine().lower() in _X86_64:
+    if platform.machine().lower() in X86_64_MACHINES:
         os.environ.setdefault(ONEDNN_VARIABLE, "1")
+
+
+def onednn_in_use() -> bool:
+    """Whether the TensorFlow loaded in this process runs its oneDNN kernels (imports it)."""
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 apply()

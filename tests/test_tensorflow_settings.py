@@ -8,16 +8,12 @@ import subprocess
 import sys
 
 from dl101.paths import REPO_ROOT
-from dl101.tensorflow_settings import ONEDNN_VARIABLE
+from dl101.tensorflow_settings import ONEDNN_VARIABLE, X86_64_MACHINES
 
 import pytest
 
-# What TensorFlow itself decided, after importing dl101 and then TensorFlow.
-PROBE = """
-import dl101
-from tensorflow.python.util import _pywrap_util_port
-print(_pywrap_util_port.IsMklEnabled())
-"""
+# What TensorFlow itself decided, in a fresh process that imports dl101 first, as notebooks do.
+PROBE = "import dl101; print(dl101.tensorflow_settings.onednn_in_use())"
 
 
 def tensorflow_uses_onednn(onednn_setting: str | None) -> bool:
@@ -36,7 +32,7 @@ def tensorflow_uses_onednn(onednn_setting: str | None) -> bool:
 
 
 @pytest.mark.skipif(
-    platform.machine().lower() not in {"x86_64", "amd64"}, reason="oneDNN is set on x86-64 only"
+    platform.machine().lower() not in X86_64_MACHINES, reason="oneDNN is set on x86-64 only"
 )
 def test_tensorflow_uses_onednn_after_import_dl101_on_x86_64() -> None:
     assert tensorflow_uses_onednn(None)
