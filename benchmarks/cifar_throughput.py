@@ -13,11 +13,11 @@ augmentation:
    the project's settings: the peer a learner would pick instead;
 5. a float32 matrix multiply, for the machine's practical peak;
 
-then the ratios 2/1, 2/4 and 2/3, each pipeline's GFLOP/s as a share of 5, and the projected
-minutes for the article's 50 epochs of 50,000 images. Each measurement runs in a process of its
-own: TensorFlow reads its settings once, when it loads, and tflearn switches it to graph mode
-for the whole process. A busy machine lowers every figure: compare the figures of one run with
-each other, never with another run's.
+then the ratios 2/1, 2/4 and 2/3 (of the best speeds, and the median of each round's own), each
+pipeline's GFLOP/s as a share of 5, and the projected minutes for the article's 50 epochs of
+50,000 images. Each measurement runs in a process of its own: TensorFlow reads its settings
+once, when it loads, and tflearn switches it to graph mode for the whole process. A busy machine
+lowers every figure: compare the figures of one run with each other, never with another run's.
 
     .venv/bin/python benchmarks/cifar_throughput.py [--images 10000] [--epochs 2]
 """
@@ -182,7 +182,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000, help="training images per epoch")
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per measurement")
     parser.add_argument(
-        "--rounds", type=int, default=2, help="measurements per pipeline, interleaved"
+        "--rounds", type=int, default=3, help="measurements per pipeline, interleaved"
     )
     parser.add_argument("--measure", choices=PIPELINES.values(), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -204,21 +204,24 @@ def main() -> None:
           f"{os.environ.get(ONEDNN_VARIABLE, 'unset')} (dl101's setting, unless set before)",
           flush=True)  # fmt: skip
     stock_onednn = "1" if tensorflow_onednn else "0"
-    speeds: dict[str, float] = dict.fromkeys(PIPELINES, 0.0)
+    rounds: list[dict[str, float]] = []
     for round_number in range(1, args.rounds + 1):
+        rounds.append({})
         for name, pipeline in PIPELINES.items():
             onednn = stock_onednn if pipeline == "stock" else None
-            speed = measure_in_subprocess(pipeline, args, onednn)
-            speeds[name] = max(speeds[name], speed)
+            rounds[-1][name] = speed = measure_in_subprocess(pipeline, args, onednn)
             print(f"  round {round_number}: {name:32} {speed:8,.0f} images/s", flush=True)
     peak = matmul_gflops()
+    speeds = {name: max(measured[name] for measured in rounds) for name in PIPELINES}
     print()
     for name, speed in speeds.items():
         print(f"  {name:32} {speed:8,.0f} images/s")
     print(f"  {'5 float32 matmul (numpy)':32} {peak:8,.0f} GFLOP/s")
 
-    one, two, three, four = speeds.values()
-    print(f"\nRatios: 2/1 = {two / one:.2f}, 2/4 = {two / four:.2f}, 2/3 = {two / three:.2f}")
+    print("\nRatios of the best speeds, and (in brackets) the median of each round's ratio:")
+    best_ratios = speed_ratios(speeds)
+    print(", ".join(f"{pair} = {best_ratios[pair]:.2f} ({median:.2f})"
+                    for pair, median in median_round_ratios(rounds).items()))  # fmt: skip
     print(f"{FLOP_PER_TRAINING_IMAGE / 1e6:.1f} MFLOP per training image (3 x 2 x "
           f"{FORWARD_MULTIPLY_ADDS:,} multiply-adds)")  # fmt: skip
     print(f"\n  {'pipeline':32} {'GFLOP/s':>8} {'of peak':>8} {'50 epochs x 50,000':>19}")
@@ -226,6 +229,26 @@ def main() -> None:
         gflops = speed * FLOP_PER_TRAINING_IMAGE / 1e9
         minutes = ARTICLE_IMAGES / speed / 60
         print(f"  {name:32} {gflops:8.0f} {gflops / peak:8.0%} {minutes:15.0f} min")
+
+
+RATIOS = ("2/1", "2/4", "2/3")
+
+
+def speed_ratios(speeds: dict[str, float]) -> dict[str, float]:
+    """The ratios the issue asks for ("2/1": pipeline 2's speed over pipeline 1's, ...)."""
+    by_number = {name.split()[0]: speed for name, speed in speeds.items()}
+    return {pair: by_number[pair[0]] / by_number[pair[2]] for pair in RATIOS}
+
+
+def median_round_ratios(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each ratio within one round, then its median over the rounds.
+
+    The two speeds of a round's ratio are measured a minute or two apart, so a slow spell of a
+    shared machine lowers both; the ratio of two best speeds can pair measurements from a quiet
+    and a busy spell.
+    """
+    each_round = [speed_ratios(measured) for measured in rounds]
+    return {pair: float(np.median([ratios[pair] for ratios in each_round])) for pair in RATIOS}
 
 
 def onednn_by_default() -> bool:

@@ -42,8 +42,8 @@ def article_augmentation() -> ImageAugmentation:
     """Show each training image randomly mirrored and turned by up to 25 degrees.
 
     The same augmentation as tflearn's ``ImageAugmentation`` with these two methods, done for a
-    whole batch at once (:mod:`dl101.augmentation`): on a 2-core CPU, training runs about a
-    third faster.
+    whole batch at once (:mod:`dl101.augmentation`), so that on a 2-core CPU it no longer slows
+    training down much; ``benchmarks/cifar_throughput.py`` measures by how much.
     """
     augmentation = BatchImageAugmentation()
     augmentation.add_random_flip_leftright()

@@ -7,16 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.cifar_throughput import PIPELINES, median_round_ratios, speed_ratios
 from dl101.paths import REPO_ROOT
 
 import pytest
 from helpers import REAL_DATA_DIR
 
-pytestmark = pytest.mark.skipif(
-    REAL_DATA_DIR is None, reason="set DL101_DATA_DIR to the real CIFAR-10"
-)
 
-
+@pytest.mark.skipif(REAL_DATA_DIR is None, reason="set DL101_DATA_DIR to the real CIFAR-10")
 def test_the_benchmark_measures_the_projects_pipeline_from_any_folder(tmp_path: Path) -> None:
     # One measurement as the benchmark makes it for each pipeline: a process of its own.
     command = [sys.executable, str(REPO_ROOT / "benchmarks" / "cifar_throughput.py")]
@@ -29,3 +27,19 @@ def test_the_benchmark_measures_the_projects_pipeline_from_any_folder(tmp_path: 
     assert result.returncode == 0, result.stderr[-2000:]
     images_per_second = float(result.stdout.strip().splitlines()[-1])
     assert 0 < images_per_second < 1_000_000
+
+
+def test_each_rounds_ratio_pairs_speeds_measured_in_that_round() -> None:
+    # Round 2 ran in a slow spell: every pipeline at half speed. Its ratios are the same as
+    # round 1's; the best speeds alone would pair round 1's pipeline 2 with round 3's 4.
+    rounds = [
+        dict(zip(PIPELINES, [1_000, 1_500, 1_500, 1_600], strict=True)),
+        dict(zip(PIPELINES, [500, 750, 750, 800], strict=True)),
+        dict(zip(PIPELINES, [900, 1_400, 1_500, 1_700], strict=True)),
+    ]
+    best = {name: max(measured[name] for measured in rounds) for name in PIPELINES}
+
+    assert speed_ratios(best)["2/4"] == pytest.approx(1_500 / 1_700)
+    assert median_round_ratios(rounds) == pytest.approx(
+        {"2/1": 1.5, "2/4": 1_500 / 1_600, "2/3": 1.0}
+    )
