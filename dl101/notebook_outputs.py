@@ -4,7 +4,8 @@
 back with its outputs. Before it is written, :func:`clean` removes what is particular to the
 machine that ran it (absolute paths, the user's home folder, the timings papermill adds to every
 cell), and :func:`stamp` records in the notebook's metadata what produced the outputs: the
-profile, the library versions, the date, the processor, and a hash of the code cells. A test
+profile, the library versions, the date, the processor and whether TensorFlow used its oneDNN
+kernels, and a hash of the code cells. A test
 then fails as soon as a notebook's code no longer matches the outputs committed with it.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dl101.paths import REPO_ROOT
+from dl101.tensorflow_settings import onednn_in_use
 
 METADATA_KEY = "dl101"
 LIBRARIES = ("tensorflow", "tflearn", "keras", "numpy")
@@ -60,14 +62,28 @@ def stamp(notebook: Any, profile: str, seconds: float) -> None:
         "wall_time_seconds": round(seconds),
         "versions": _versions(),
         "date": time.strftime("%Y-%m-%d"),
-        "machine": {"processor": processor(), "cores": os.cpu_count()},
+        "machine": {
+            "processor": processor(),
+            "cores": os.cpu_count(),
+            # The kernel inherits this process's environment, so TensorFlow decides the same here.
+            "onednn": onednn_in_use(),
+        },
         "code_sha256": code_hash(notebook),
     }
 
 
 def machine_text(stamp: dict[str, Any]) -> str:
-    """Where a stamped run ran, as the README and the archive write it: ``AMD EPYC, 2 cores``."""
-    return f"{stamp['machine']['processor']}, {stamp['machine']['cores']} cores"
+    """Where a stamped run ran, as the README and the archive write it.
+
+    ``AMD EPYC, 2 cores, oneDNN on``: on a CPU, whether TensorFlow used its oneDNN kernels
+    changes how long training takes. Runs stamped before the stamp recorded it name only the
+    processor and its cores.
+    """
+    machine = stamp["machine"]
+    text = f"{machine['processor']}, {machine['cores']} cores"
+    if "onednn" in machine:
+        text += f", oneDNN {'on' if machine['onednn'] else 'off'}"
+    return text
 
 
 def machine_paths(log_dir: Path, log_dir_shown_as: str = "logs") -> dict[str, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dl101 import notebook_outputs
 from dl101.paths import REPO_ROOT
+from dl101.tensorflow_settings import onednn_in_use
 
 import nbformat
 
@@ -47,7 +48,22 @@ def test_stamp_records_what_produced_the_outputs() -> None:
     assert (stamp["profile"], stamp["wall_time_seconds"]) == ("cpu", 61)
     assert {"python", "tensorflow", "tflearn", "keras", "numpy"} <= set(stamp["versions"])
     assert stamp["machine"]["cores"] == os.cpu_count() and stamp["machine"]["processor"]
+    assert stamp["machine"]["onednn"] == onednn_in_use()
     assert stamp["code_sha256"] == notebook_outputs.code_hash(notebook)
+
+
+def test_the_machine_is_named_with_its_onednn_setting_where_the_stamp_has_it() -> None:
+    machine = {"processor": "AMD EPYC", "cores": 2}
+
+    assert notebook_outputs.machine_text({"machine": machine}) == "AMD EPYC, 2 cores"
+    assert (
+        notebook_outputs.machine_text({"machine": machine | {"onednn": False}})
+        == "AMD EPYC, 2 cores, oneDNN off"
+    )
+    assert (
+        notebook_outputs.machine_text({"machine": machine | {"onednn": True}})
+        == "AMD EPYC, 2 cores, oneDNN on"
+    )
 
 
 def test_the_code_hash_changes_with_the_code_and_not_with_outputs_or_prose() -> None:
