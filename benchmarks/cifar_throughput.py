@@ -61,6 +61,7 @@ FORWARD_MULTIPLY_ADDS = (
 FLOP_PER_TRAINING_IMAGE = 3 * 2 * FORWARD_MULTIPLY_ADDS
 ARTICLE_IMAGES = 50 * 50_000
 BATCH_SIZE = 96
+RATIOS = ("2/1", "2/4", "2/3")  # pipeline 2's speed over 1's, over 4's, over 3's
 
 
 def training_data(images: int) -> tuple[np.ndarray, np.ndarray]:
@@ -231,11 +232,8 @@ def main() -> None:
         print(f"  {name:32} {gflops:8.0f} {gflops / peak:8.0%} {minutes:15.0f} min")
 
 
-RATIOS = ("2/1", "2/4", "2/3")
-
-
 def speed_ratios(speeds: dict[str, float]) -> dict[str, float]:
-    """The ratios the issue asks for ("2/1": pipeline 2's speed over pipeline 1's, ...)."""
+    """:data:`RATIOS` from speeds named as in :data:`PIPELINES` ("2 this project's pipeline", ...)."""
     by_number = {name.split()[0]: speed for name, speed in speeds.items()}
     return {pair: by_number[pair[0]] / by_number[pair[2]] for pair in RATIOS}
 

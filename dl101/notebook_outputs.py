@@ -4,9 +4,9 @@
 back with its outputs. Before it is written, :func:`clean` removes what is particular to the
 machine that ran it (absolute paths, the user's home folder, the timings papermill adds to every
 cell), and :func:`stamp` records in the notebook's metadata what produced the outputs: the
-profile, the library versions, the date, the processor and whether TensorFlow used its oneDNN
-kernels, and a hash of the code cells. A test
-then fails as soon as a notebook's code no longer matches the outputs committed with it.
+profile, the library versions, the date, the processor (and whether TensorFlow used its oneDNN
+kernels), and a hash of the code cells. A test then fails as soon as a notebook's code no longer
+matches the outputs committed with it.
 """
 
 from __future__ import annotations

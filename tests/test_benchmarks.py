@@ -1,4 +1,5 @@
-"""The benchmark runs as the README gives it, from a fresh clone, and measures a real speed."""
+"""The benchmark runs as the README gives it, from a fresh clone, measures a real speed, and pairs
+the speeds of one round in its ratios."""
 
 from __future__ import annotations
 
