@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dl101 import cifar10_experiment_data  # noqa: E402
 from dl101.notebook_outputs import processor  # noqa: E402
 from dl101.profiles import PROFILES  # noqa: E402
-from dl101.tensorflow_settings import ONEDNN_VARIABLE  # noqa: E402
+from dl101.tensorflow_settings import ONEDNN_VARIABLE, onednn_in_new_process  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -251,10 +251,7 @@ def median_round_ratios(rounds: list[dict[str, float]]) -> dict[str, float]:
 
 def onednn_by_default() -> bool:
     """Whether TensorFlow, left to itself, uses its oneDNN kernels on this processor."""
-    environment = {k: v for k, v in os.environ.items() if k != ONEDNN_VARIABLE}
-    # Not dl101.tensorflow_settings.onednn_in_use: importing dl101 would turn oneDNN on.
-    probe = "from tensorflow.python.util import _pywrap_util_port as p; print(p.IsMklEnabled())"
-    return last_printed_line([sys.executable, "-c", probe], environment) == "True"
+    return onednn_in_new_process({k: v for k, v in os.environ.items() if k != ONEDNN_VARIABLE})
 
 
 def measure_in_subprocess(
@@ -269,13 +266,9 @@ def measure_in_subprocess(
     environment = dict(os.environ)
     if onednn is not None:
         environment[ONEDNN_VARIABLE] = onednn
-    return float(last_printed_line(command, environment))
-
-
-def last_printed_line(command: list[str], environment: dict[str, str]) -> str:
-    """What ``command`` printed last (TensorFlow may print before it, on any stream)."""
     result = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
-    return result.stdout.strip().splitlines()[-1]
+    # TensorFlow may print before the speed, on any stream.
+    return float(result.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ matches the outputs committed with it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import platform
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dl101.paths import REPO_ROOT
-from dl101.tensorflow_settings import onednn_in_use
+from dl101.tensorflow_settings import onednn_in_new_process
 
 METADATA_KEY = "dl101"
 LIBRARIES = ("tensorflow", "tflearn", "keras", "numpy")
@@ -65,11 +66,19 @@ def stamp(notebook: Any, profile: str, seconds: float) -> None:
         "machine": {
             "processor": processor(),
             "cores": os.cpu_count(),
-            # The kernel inherits this process's environment, so TensorFlow decides the same here.
-            "onednn": onednn_in_use(),
+            "onednn": kernels_use_onednn(),
         },
         "code_sha256": code_hash(notebook),
     }
+
+
+@functools.cache
+def kernels_use_onednn() -> bool:
+    """Whether TensorFlow in the notebook kernels this process starts runs its oneDNN kernels.
+
+    A kernel inherits this process's environment, where ``import dl101`` has made its setting.
+    """
+    return onednn_in_new_process(os.environ)
 
 
 def machine_text(stamp: dict[str, Any]) -> str:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
+from collections.abc import Mapping
 
 LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
@@ -37,6 +40,25 @@ def onednn_in_use() -> bool:
     from tensorflow.python.util import _pywrap_util_port
 
     return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def onednn_in_new_process(environment: Mapping[str, str]) -> bool:
+    """Whether TensorFlow, loaded in a new Python process with ``environment``, runs oneDNN.
+
+    For a process that starts others (Jupyter kernels, benchmark runs) and should not load
+    TensorFlow itself: the import takes seconds and half a gigabyte that would stay for the rest
+    of the run. The probe does not import dl101, so ``environment`` alone decides.
+    """
+    probe = "from tensorflow.python.util import _pywrap_util_port as p; print(p.IsMklEnabled())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=dict(environment),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # TensorFlow may print before the answer, on any stream.
+    return result.stdout.strip().splitlines()[-1] == "True"
 
 
 apply()

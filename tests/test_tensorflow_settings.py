@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from dl101.paths import REPO_ROOT
-from dl101.tensorflow_settings import ONEDNN_VARIABLE, X86_64_MACHINES
+from dl101.tensorflow_settings import ONEDNN_VARIABLE, X86_64_MACHINES, onednn_in_new_process
 
 import pytest
 
@@ -40,3 +40,11 @@ def test_tensorflow_uses_onednn_after_import_dl101_on_x86_64() -> None:
 
 def test_a_users_own_onednn_setting_is_kept() -> None:
     assert not tensorflow_uses_onednn("0")
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in X86_64_MACHINES, reason="TF_ENABLE_ONEDNN_OPTS is for x86-64"
+)
+def test_a_new_process_runs_onednn_as_the_environment_it_is_given_says() -> None:
+    assert onednn_in_new_process({**os.environ, ONEDNN_VARIABLE: "1"})
+    assert not onednn_in_new_process({**os.environ, ONEDNN_VARIABLE: "0"})
