@@ -8,10 +8,13 @@ network that is not made here too fails a test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dl101.tflearn_training import article_augmentation, article_preprocessing, new_graph
 
 import tensorflow as tf
 
+from tflearn.data_augmentation import ImageAugmentation
 from tflearn.layers.conv import conv_2d, max_pool_2d
 from tflearn.layers.core import dropout, fully_connected, input_data
 from tflearn.layers.estimator import regression
@@ -19,12 +22,14 @@ from tflearn.layers.estimator import regression
 LEARNING_RATE = 0.001
 
 
-def _input() -> tf.Tensor:
+def _input(
+    augmentation: Callable[[], ImageAugmentation | None] = article_augmentation,
+) -> tf.Tensor:
     new_graph()
     return input_data(
         shape=[None, 32, 32, 3],
         data_preprocessing=article_preprocessing(),
-        data_augmentation=article_augmentation(),
+        data_augmentation=augmentation(),
     )
 
 
@@ -41,9 +46,15 @@ def few_layers() -> tf.Tensor:
     return _output(fully_connected(network, 512, activation="relu"))
 
 
-def three_layer_sets() -> tf.Tensor:
-    """experiment_0_three_layer_sets: three sets of convolution and pooling, then 512 neurons."""
-    network = _input()
+def three_layer_sets(
+    augmentation: Callable[[], ImageAugmentation | None] = article_augmentation,
+) -> tf.Tensor:
+    """experiment_0_three_layer_sets: three sets of convolution and pooling, then 512 neurons.
+
+    ``augmentation`` makes the input's augmentation: the notebooks', unless a benchmark times
+    the same network with another (tflearn's own, or none).
+    """
+    network = _input(augmentation)
     for filters in (32, 64, 64):
         network = max_pool_2d(conv_2d(network, filters, 3, activation="relu"), 2)
     return _output(fully_connected(network, 512, activation="relu"))

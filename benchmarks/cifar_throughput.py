@@ -1,8 +1,8 @@
 """How fast the article's three-layer CIFAR-10 network trains here, five ways, in one run.
 
 Prints training images per second, on real CIFAR-10 images, for the three-layer network
-(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10) with the article's preprocessing and
-augmentation:
+(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10: ``article_networks.three_layer_sets``,
+which a test holds equal to the notebook's) with the article's preprocessing and augmentation:
 
 1. tflearn as the article writes it (stock ``ImageAugmentation`` / ``ImagePreprocessing``), with
    TensorFlow's own settings: what a learner who types the article's code gets;
@@ -11,11 +11,11 @@ augmentation:
 3. the same network without augmentation, with the project's settings: the ceiling for 2;
 4. Keras 3 with ``RandomFlip`` and ``RandomRotation`` inside the model, fed by ``tf.data``, with
    the project's settings: the peer a learner would pick instead;
-5. a float32 matrix multiply, for the machine's practical peak;
+5. a float32 matrix multiply, for the machine's practical peak, after each round's pipelines;
 
 then the ratios 2/1, 2/4 and 2/3 (of the best speeds, and the median of each round's own), each
-pipeline's GFLOP/s as a share of 5, and the projected minutes for the article's 50 epochs of
-50,000 images. Each measurement runs in a process of its own: TensorFlow reads its settings
+pipeline's GFLOP/s as a share of 5 (likewise), and the projected minutes for the article's 50
+epochs of 50,000 images. Each measurement runs in a process of its own: TensorFlow reads its settings
 once, when it loads, and tflearn switches it to graph mode for the whole process. A busy machine
 lowers every figure: compare the figures of one run with each other, never with another run's.
 
@@ -62,6 +62,7 @@ FLOP_PER_TRAINING_IMAGE = 3 * 2 * FORWARD_MULTIPLY_ADDS
 ARTICLE_IMAGES = 50 * 50_000
 BATCH_SIZE = 96
 RATIOS = ("2/1", "2/4", "2/3")  # pipeline 2's speed over 1's, over 4's, over 3's
+PEAK = "5 float32 matmul (numpy)"
 
 
 def training_data(images: int) -> tuple[np.ndarray, np.ndarray]:
@@ -74,38 +75,26 @@ def tflearn_images_per_second(
     pipeline: str, images: np.ndarray, labels: np.ndarray, epochs: int
 ) -> float:
     """Train the three-layer network with tflearn; images per second over the timed epochs."""
-    from dl101.tflearn_training import article_augmentation, article_preprocessing, new_graph
+    # Imported here: tflearn switches TensorFlow to graph mode for the whole process.
+    from dl101.tflearn_training import article_augmentation
+
+    from article_networks import three_layer_sets
 
     import tflearn
     from tflearn.data_augmentation import ImageAugmentation
-    from tflearn.data_preprocessing import ImagePreprocessing
-    from tflearn.layers.conv import conv_2d, max_pool_2d
-    from tflearn.layers.core import fully_connected, input_data
-    from tflearn.layers.estimator import regression
 
-    new_graph()
-    if pipeline == "stock":
-        preprocessing = ImagePreprocessing()
-        preprocessing.add_featurewise_zero_center()
-        preprocessing.add_featurewise_stdnorm()
+    def augmentation_as_written() -> ImageAugmentation:
         augmentation = ImageAugmentation()
         augmentation.add_random_flip_leftright()
         augmentation.add_random_rotation(max_angle=25.0)
-    else:
-        preprocessing = article_preprocessing()
-        augmentation = article_augmentation() if pipeline == "project" else None
-    network = input_data(
-        shape=[None, 32, 32, 3],
-        data_preprocessing=preprocessing,
-        data_augmentation=augmentation,
-    )
-    for filters in (32, 64, 64):
-        network = max_pool_2d(conv_2d(network, filters, 3, activation="relu"), 2)
-    network = fully_connected(network, 512, activation="relu")
-    network = fully_connected(network, 10, activation="softmax")
-    network = regression(
-        network, optimizer="adam", loss="categorical_crossentropy", learning_rate=0.001
-    )
+        return augmentation
+
+    augmentations = {
+        "stock": augmentation_as_written,
+        "project": article_augmentation,
+        "none": lambda: None,
+    }
+    network = three_layer_sets(augmentations[pipeline])
     with tempfile.TemporaryDirectory() as logs:
         model = tflearn.DNN(network, tensorboard_verbose=0, tensorboard_dir=logs)
         with contextlib.redirect_stdout(io.StringIO()):
@@ -206,18 +195,21 @@ def main() -> None:
           flush=True)  # fmt: skip
     stock_onednn = "1" if tensorflow_onednn else "0"
     rounds: list[dict[str, float]] = []
+    peaks: list[float] = []
     for round_number in range(1, args.rounds + 1):
         rounds.append({})
         for name, pipeline in PIPELINES.items():
             onednn = stock_onednn if pipeline == "stock" else None
             rounds[-1][name] = speed = measure_in_subprocess(pipeline, args, onednn)
             print(f"  round {round_number}: {name:32} {speed:8,.0f} images/s", flush=True)
-    peak = matmul_gflops()
+        peaks.append(matmul_gflops())
+        print(f"  round {round_number}: {PEAK:32} {peaks[-1]:8,.0f} GFLOP/s", flush=True)
     speeds = {name: max(measured[name] for measured in rounds) for name in PIPELINES}
+    peak = max(peaks)
     print()
     for name, speed in speeds.items():
         print(f"  {name:32} {speed:8,.0f} images/s")
-    print(f"  {'5 float32 matmul (numpy)':32} {peak:8,.0f} GFLOP/s")
+    print(f"  {PEAK:32} {peak:8,.0f} GFLOP/s")
 
     print("\nRatios of the best speeds, and (in brackets) the median of each round's ratio:")
     best_ratios = speed_ratios(speeds)
@@ -225,11 +217,15 @@ def main() -> None:
                     for pair, median in median_round_ratios(rounds).items()))  # fmt: skip
     print(f"{FLOP_PER_TRAINING_IMAGE / 1e6:.1f} MFLOP per training image (3 x 2 x "
           f"{FORWARD_MULTIPLY_ADDS:,} multiply-adds)")  # fmt: skip
-    print(f"\n  {'pipeline':32} {'GFLOP/s':>8} {'of peak':>8} {'50 epochs x 50,000':>19}")
+    print("\nShares of the best matmul peak, and (in brackets) the median of each round's share "
+          "of that round's peak:")  # fmt: skip
+    print(f"\n  {'pipeline':32} {'GFLOP/s':>8} {'of peak':>14} {'50 epochs x 50,000':>19}")
+    round_shares = median_round_shares(rounds, peaks)
     for name, speed in speeds.items():
         gflops = speed * FLOP_PER_TRAINING_IMAGE / 1e9
+        shares = f"{gflops / peak:.0%} ({round_shares[name]:.0%})"
         minutes = ARTICLE_IMAGES / speed / 60
-        print(f"  {name:32} {gflops:8.0f} {gflops / peak:8.0%} {minutes:15.0f} min")
+        print(f"  {name:32} {gflops:8.0f} {shares:>14} {minutes:15.0f} min")
 
 
 def speed_ratios(speeds: dict[str, float]) -> dict[str, float]:
@@ -247,6 +243,22 @@ def median_round_ratios(rounds: list[dict[str, float]]) -> dict[str, float]:
     """
     each_round = [speed_ratios(measured) for measured in rounds]
     return {pair: float(np.median([ratios[pair] for ratios in each_round])) for pair in RATIOS}
+
+
+def median_round_shares(rounds: list[dict[str, float]], peaks: list[float]) -> dict[str, float]:
+    """Each pipeline's share of the matmul peak measured in the same round, median over rounds.
+
+    ``rounds`` holds images per second as :func:`median_round_ratios` takes them, ``peaks`` each
+    round's GFLOP/s. The peak drifts as the pipelines do (by a fifth within a minute here), so a
+    round's share pairs measurements made in the same spell of the machine.
+    """
+    return {
+        name: float(np.median([
+            measured[name] * FLOP_PER_TRAINING_IMAGE / 1e9 / peak
+            for measured, peak in zip(rounds, peaks, strict=True)
+        ]))
+        for name in PIPELINES
+    }  # fmt: skip
 
 
 def onednn_by_default() -> bool:

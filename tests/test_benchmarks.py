@@ -1,5 +1,5 @@
 """The benchmark runs as the README gives it, from a fresh clone, measures a real speed, and pairs
-the speeds of one round in its ratios."""
+the measurements of one round in its ratios and shares of the peak."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.cifar_throughput import PIPELINES, median_round_ratios, speed_ratios
+from benchmarks.cifar_throughput import (
+    FLOP_PER_TRAINING_IMAGE,
+    PIPELINES,
+    median_round_ratios,
+    median_round_shares,
+    speed_ratios,
+)
 from dl101.paths import REPO_ROOT
 
 import pytest
@@ -43,4 +49,19 @@ def test_each_rounds_ratio_pairs_speeds_measured_in_that_round() -> None:
     assert speed_ratios(best)["2/4"] == pytest.approx(1_500 / 1_700)
     assert median_round_ratios(rounds) == pytest.approx(
         {"2/1": 1.5, "2/4": 1_500 / 1_600, "2/3": 1.0}
+    )
+
+
+def test_each_rounds_share_of_the_peak_uses_that_rounds_peak() -> None:
+    # Round 2 ran in a slow spell: the pipelines and the matmul at half speed. Its shares are the
+    # same as round 1's; the best peak alone would understate them.
+    images_per_second = 1e9 / FLOP_PER_TRAINING_IMAGE  # 1 GFLOP/s
+    rounds = [
+        dict(zip(PIPELINES, [50 * images_per_second] * 4, strict=True)),
+        dict(zip(PIPELINES, [25 * images_per_second] * 4, strict=True)),
+        dict(zip(PIPELINES, [40 * images_per_second] * 4, strict=True)),
+    ]
+
+    assert median_round_shares(rounds, peaks=[100.0, 50.0, 100.0]) == pytest.approx(
+        dict.fromkeys(PIPELINES, 0.5)
     )
