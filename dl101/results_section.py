@@ -185,10 +185,14 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
         ):
             rows[match["name"]] = (match["notebook"], match["what"])
     times = {name: notebook_times(name, full) for name in rows}
-    machines = {t.committed_machine for t in times.values()}
-    machines |= {t.full_machine for t in times.values() if t.full_machine}
+    committed_machines = {t.committed_machine for t in times.values()}
+    full_machines = {t.full_machine for t in times.values() if t.full_machine}
+    one_machine = len(committed_machines | full_machines) == 1
+    # Where every run in a column ran on one machine, its heading says which; else each cell.
+    committed_heading = _heading("committed run", committed_machines, one_machine)
+    full_heading = _heading("`full` profile", full_machines, one_machine)
     lines = [
-        "| notebook | what you learn | committed run | `full` profile |",
+        f"| notebook | what you learn | {committed_heading} | {full_heading} |",
         "|---|---|---|---|",
     ]
     for name, (notebook, what) in rows.items():
@@ -200,11 +204,12 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
             at_scale = "the same: it does not depend on the profile"
         else:
             at_scale = "not measured yet"
-        if len(machines) > 1:
+        if len(committed_machines) > 1:
             committed += f", {t.committed_machine}"
-            at_scale += f", {t.full_machine}" if t.full_machine else ""
+        if len(full_machines) > 1 and t.full_machine:
+            at_scale += f", {t.full_machine}"
         lines.append(f"| {notebook} | {what} | {committed} | {at_scale} |")
-    where = f" on {machines.pop()}" if len(machines) == 1 else ""
+    where = f" on {committed_machines.pop()}" if one_machine else ""
     lines += [
         "",
         f"Times are wall-clock minutes from the first cell to the last, one notebook at a time{where}: "
@@ -212,6 +217,10 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
         + whole_set_in_full(times),
     ]
     return "\n".join(lines)
+
+
+def _heading(title: str, machines: set[str], one_machine: bool) -> str:
+    return f"{title} ({next(iter(machines))})" if len(machines) == 1 and not one_machine else title
 
 
 HELD = {True: "it held", False: "it did not hold", None: "not tested"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from dl101 import augmentation, runs
@@ -117,3 +119,15 @@ def test_the_project_feeds_its_notebooks_through_the_batched_augmentation() -> N
     ]
     assert augmenter.args[1] == [25.0]
     assert augmentation.rotate_images is rotate_images
+
+
+def test_without_opencv_the_error_says_what_to_install() -> None:
+    # A learner's own environment, set up from an older requirements.txt.
+    blocked = "import sys; sys.modules['cv2'] = None; import dl101.augmentation"
+    result = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode != 0
+    assert "turns images with OpenCV" in result.stderr
+    assert "pip install -r requirements.txt -c constraints.txt" in result.stderr
