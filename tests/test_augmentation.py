@@ -45,6 +45,16 @@ def test_a_quarter_turn_is_counter_clockwise() -> None:
     np.testing.assert_allclose(turned, np.rot90(image), atol=1e-5)
 
 
+def test_a_single_channel_image_keeps_its_shape() -> None:
+    # MNIST-like images: OpenCV returns a one-channel image without its channel axis.
+    image = known_image()[:, :, :1]
+
+    turned = rotate_images(image[None], np.array([90.0]))
+
+    assert turned.shape == (1, 32, 32, 1)
+    np.testing.assert_allclose(turned[0], np.rot90(image), atol=1e-5)
+
+
 def test_half_the_images_are_mirrored_and_half_turned_within_25_degrees(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
