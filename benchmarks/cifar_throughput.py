@@ -15,9 +15,9 @@ which a test holds equal to the notebook's) with the article's preprocessing and
 
 then the ratios 2/1, 2/4 and 2/3 (of the best speeds, and the median of each round's own), each
 pipeline's GFLOP/s as a share of 5 (likewise), and the projected minutes for the article's 50
-epochs of 50,000 images. Each measurement runs in a process of its own: TensorFlow reads its settings
-once, when it loads, and tflearn switches it to graph mode for the whole process. A busy machine
-lowers every figure: compare the figures of one run with each other, never with another run's.
+epochs of 50,000 images. Each measurement runs in a process of its own: TensorFlow reads its
+settings once, when it loads, and tflearn switches it to graph mode for the whole process. A busy
+machine lowers every figure: compare the figures of one run with each other, never another run's.
 
     .venv/bin/python benchmarks/cifar_throughput.py [--images 10000] [--epochs 2]
 """
@@ -63,6 +63,11 @@ ARTICLE_IMAGES = 50 * 50_000
 BATCH_SIZE = 96
 RATIOS = ("2/1", "2/4", "2/3")  # pipeline 2's speed over 1's, over 4's, over 3's
 PEAK = "5 float32 matmul (numpy)"
+
+
+def gflops(images_per_second: float) -> float:
+    """The floating-point rate of training at that speed (:data:`FLOP_PER_TRAINING_IMAGE`)."""
+    return images_per_second * FLOP_PER_TRAINING_IMAGE / 1e9
 
 
 def training_data(images: int) -> tuple[np.ndarray, np.ndarray]:
@@ -222,10 +227,9 @@ def main() -> None:
     print(f"\n  {'pipeline':32} {'GFLOP/s':>8} {'of peak':>14} {'50 epochs x 50,000':>19}")
     round_shares = median_round_shares(rounds, peaks)
     for name, speed in speeds.items():
-        gflops = speed * FLOP_PER_TRAINING_IMAGE / 1e9
-        shares = f"{gflops / peak:.0%} ({round_shares[name]:.0%})"
+        shares = f"{gflops(speed) / peak:.0%} ({round_shares[name]:.0%})"
         minutes = ARTICLE_IMAGES / speed / 60
-        print(f"  {name:32} {gflops:8.0f} {shares:>14} {minutes:15.0f} min")
+        print(f"  {name:32} {gflops(speed):8.0f} {shares:>14} {minutes:15.0f} min")
 
 
 def speed_ratios(speeds: dict[str, float]) -> dict[str, float]:
@@ -254,7 +258,7 @@ def median_round_shares(rounds: list[dict[str, float]], peaks: list[float]) -> d
     """
     return {
         name: float(np.median([
-            measured[name] * FLOP_PER_TRAINING_IMAGE / 1e9 / peak
+            gflops(measured[name]) / peak
             for measured, peak in zip(rounds, peaks, strict=True)
         ]))
         for name in PIPELINES
