@@ -50,7 +50,7 @@ def rotate_images(images: np.ndarray, angles_in_degrees: np.ndarray) -> np.ndarr
     for index, (image, angle) in enumerate(zip(images, angles_in_degrees, strict=True)):
         matrix = cv2.getRotationMatrix2D(centre, float(angle), 1.0)
         turned[index] = cv2.warpAffine(
-            np.ascontiguousarray(image),
+            image,
             matrix,
             (width, height),
             flags=cv2.INTER_LINEAR,

@@ -55,6 +55,17 @@ def test_a_single_channel_image_keeps_its_shape() -> None:
     np.testing.assert_allclose(turned[0], np.rot90(image), atol=1e-5)
 
 
+def test_a_view_of_images_turns_as_its_copy_does() -> None:
+    # A mirrored slice is a numpy view with negative strides, not a contiguous array.
+    images = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)[:, :, ::-1]
+
+    turned = rotate_images(images, np.array([10.0, -20.0]))
+
+    np.testing.assert_array_equal(
+        turned, rotate_images(np.ascontiguousarray(images), np.array([10.0, -20.0]))
+    )
+
+
 def test_half_the_images_are_mirrored_and_half_turned_within_25_degrees(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
