@@ -1,7 +1,7 @@
 """How fast the article's three-layer CIFAR-10 network trains here, five ways, in one run.
 
 Prints training images per second, on real CIFAR-10 images, for the three-layer network
-(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10: ``article_networks.three_layer_sets``,
+(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10: ``dl101.article_networks.three_layer_sets``,
 which a test holds equal to the notebook's) with the article's preprocessing and augmentation:
 
 1. tflearn as the article writes it (stock ``ImageAugmentation`` / ``ImagePreprocessing``), with
@@ -81,9 +81,8 @@ def tflearn_images_per_second(
 ) -> float:
     """Train the three-layer network with tflearn; images per second over the timed epochs."""
     # Imported here: tflearn switches TensorFlow to graph mode for the whole process.
+    from dl101.article_networks import three_layer_sets
     from dl101.tflearn_training import article_augmentation
-
-    from article_networks import three_layer_sets
 
     import tflearn
     from tflearn.data_augmentation import ImageAugmentation
@@ -99,7 +98,7 @@ def tflearn_images_per_second(
         "project": article_augmentation,
         "none": lambda: None,
     }
-    network = three_layer_sets(augmentations[pipeline])
+    network = three_layer_sets(augmentation=augmentations[pipeline])
     with tempfile.TemporaryDirectory() as logs:
         model = tflearn.DNN(network, tensorboard_verbose=0, tensorboard_dir=logs)
         with contextlib.redirect_stdout(io.StringIO()):

@@ -48,7 +48,8 @@ def processor() -> str:
     return platform.processor() or platform.machine()
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """The versions of Python and of the libraries that shape a run's numbers."""
     found = {"python": platform.python_version()}
     for library in LIBRARIES:
         with contextlib.suppress(PackageNotFoundError):
@@ -61,7 +62,7 @@ def stamp(notebook: Any, profile: str, seconds: float) -> None:
     notebook.metadata[METADATA_KEY] = {
         "profile": profile,
         "wall_time_seconds": round(seconds),
-        "versions": _versions(),
+        "versions": versions(),
         "date": time.strftime("%Y-%m-%d"),
         "machine": {
             "processor": processor(),

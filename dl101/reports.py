@@ -22,6 +22,7 @@ from dl101.tensorboard_logs import (
     start_time,
     validated_epochs,
 )
+from dl101.verdicts import RunNumbers
 
 import numpy as np
 
@@ -139,15 +140,23 @@ def results_table(runs: Sequence[Run]) -> ResultsTable:
     return ResultsTable(tuple(summarize(run) for run in runs))
 
 
-def best_validation_accuracy_within(run: Run, seconds: float) -> float:
-    """The best validation accuracy ``run`` had reached ``seconds`` after it started (NaN: none yet).
+def run_numbers(run: Run) -> RunNumbers:
+    """``run``'s accuracies after every epoch and when each epoch ended, read from its logs.
 
-    Settings that make each epoch cheaper or dearer (the batch size) compare fairly this way.
+    What a claim needs to judge the run (:mod:`dl101.claims`), in the form the seed study
+    records it. Runs logged before training accuracy was measured after each epoch have a
+    running average per step instead: its last value in each epoch is taken.
     """
     curves = read_scalars(run)
-    validation = curves[metrics_of(curves).validation_accuracy]
-    in_time = validation.values[validation.wall_times - start_time(curves) <= seconds]
-    return float(in_time.max()) if len(in_time) else float("nan")
+    metrics = metrics_of(curves)
+    validation = curves[metrics.validation_accuracy]
+    training = curves[metrics.train_accuracy]
+    last_in_epoch = np.searchsorted(training.steps, validation.steps, side="right") - 1
+    return RunNumbers(
+        validation_accuracy=validation.values,
+        training_accuracy=training.values[np.clip(last_in_epoch, 0, None)],
+        seconds=validation.wall_times - start_time(curves),
+    )
 
 
 def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> list[Run]:

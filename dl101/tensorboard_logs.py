@@ -47,9 +47,15 @@ class Metrics:
     steps_are_epochs: bool
 
 
-# tflearn logs every training step; "Accuracy" and "Loss" are its smoothed running values,
-# and validation is logged once per epoch.
+# tflearn validates once per epoch. Training accuracy and loss are measured the same way, on
+# the training images, by dl101.tflearn_training.TrainingPass, under "training_pass/".
 TFLEARN = Metrics(
+    "training_pass/Accuracy", "Accuracy/Validation", "training_pass/Loss", "Loss/Validation",
+    steps_are_epochs=False,
+)  # fmt: skip
+# tflearn's own "Accuracy" and "Loss", logged every step, are running averages over mini-batches
+# of augmented images with dropout on: what runs logged before TrainingPass existed have.
+TFLEARN_RUNNING_AVERAGES = Metrics(
     "Accuracy", "Accuracy/Validation", "Loss", "Loss/Validation", steps_are_epochs=False
 )
 # Keras' TensorBoard callback logs once per epoch, in train/ and validation/ subfolders.
@@ -111,8 +117,14 @@ def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
 
 
 def metrics_of(curves: Curves) -> Metrics:
-    """The tags of the framework that wrote ``curves``: Keras writes ``train/`` and ``validation/``."""
-    return KERAS if any(tag.startswith(("train/", "validation/")) for tag in curves) else TFLEARN
+    """The tags of the framework that wrote ``curves``: Keras writes ``train/`` and ``validation/``.
+
+    A tflearn run logged before :class:`~dl101.tflearn_training.TrainingPass` existed has only
+    tflearn's running averages for training: those are used instead.
+    """
+    if any(tag.startswith(("train/", "validation/")) for tag in curves):
+        return KERAS
+    return TFLEARN if TFLEARN.train_accuracy in curves else TFLEARN_RUNNING_AVERAGES
 
 
 def start_time(curves: Curves) -> float:

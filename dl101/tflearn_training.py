@@ -20,14 +20,23 @@ import tensorflow as tf
 import tflearn
 from tflearn.data_augmentation import ImageAugmentation
 from tflearn.data_preprocessing import ImagePreprocessing
+from tflearn.utils import feed_dict_builder
 
 __all__ = [
+    "TrainingPass",
     "article_augmentation",
     "article_preprocessing",
     "layer_summary",
     "new_graph",
     "train",
 ]
+
+# Where TrainingPass logs, inside a run's folder: TensorBoard shows it as a run of its own
+# ("<run>/training_pass"), so tflearn's event file and this one are never mixed.
+TRAINING_PASS_FOLDER = "training_pass"
+# At most this many training images are measured after each epoch: as many as the validation
+# set has, so the two accuracies are equally precise and the pass costs what validation does.
+TRAINING_PASS_IMAGES = 10_000
 
 
 def article_preprocessing() -> ImagePreprocessing:
@@ -51,6 +60,46 @@ def article_augmentation() -> ImageAugmentation:
     return augmentation
 
 
+class TrainingPass(tflearn.callbacks.Callback):
+    """After every epoch, measure accuracy on the training images exactly as validation is measured.
+
+    The "acc" tflearn prints and logs while training is a running average over the last
+    mini-batches, taken on augmented images with dropout switched on, while the weights are
+    still changing. It is not comparable with the validation accuracy: with dropout it can even
+    come out *below* it. This pass predicts the first (at most 10,000) training images as they
+    are, dropout off, and logs the accuracy under ``<run>/training_pass`` with the same step as
+    tflearn's validation, so plots, tables and verdicts compare like with like.
+    """
+
+    def __init__(self, model: tflearn.DNN, images: np.ndarray, labels: np.ndarray, run: Run):
+        super().__init__()
+        self.model = model
+        self.images = images[:TRAINING_PASS_IMAGES]
+        self.labels = labels[:TRAINING_PASS_IMAGES]
+        self.writer = tf.compat.v1.summary.FileWriter(str(run.folder / TRAINING_PASS_FOLDER))
+
+    def on_epoch_end(self, training_state: object) -> None:
+        # The same loss and accuracy tensors, and the same tflearn evaluator, as its validation.
+        train_op = self.model.train_ops[0]
+        feed_dict = feed_dict_builder(
+            self.images, self.labels, self.model.inputs, self.model.targets
+        )
+        loss, accuracy = self.model.predictor.evaluate(
+            feed_dict, [train_op.loss, train_op.metric], batch_size=250
+        )
+        summary = tf.compat.v1.Summary(
+            value=[
+                tf.compat.v1.Summary.Value(tag="Accuracy", simple_value=float(accuracy)),
+                tf.compat.v1.Summary.Value(tag="Loss", simple_value=float(loss)),
+            ]
+        )
+        self.writer.add_summary(summary, global_step=training_state.step)  # type: ignore[attr-defined]
+        self.writer.flush()
+
+    def on_train_end(self, training_state: object) -> None:
+        self.writer.close()
+
+
 def train(
     network: tf.Tensor,
     run: Run,
@@ -61,7 +110,8 @@ def train(
 
     These are the two lines ``experiment_0_few_layers.ipynb`` writes out: a ``tflearn.DNN``
     that logs to the run's folder, and ``fit`` for ``run.epochs`` epochs in batches of
-    ``run.batch_size``, shuffled, validated after every epoch, with the training accuracy shown.
+    ``run.batch_size``, shuffled, validated after every epoch, with the training accuracy shown;
+    after every epoch, :class:`TrainingPass` also measures the training accuracy as validation is.
     """
     from IPython.display import display
 
@@ -82,6 +132,7 @@ def train(
         validation_set=validation_data,
         show_metric=True,
         run_id=run.run_id,
+        callbacks=TrainingPass(model, images, labels, run),
     )
     return model
 
@@ -112,18 +163,30 @@ def layer_summary(network: tf.Tensor | None = None) -> LayerSummary:
     """The layers of the network in TensorFlow's current graph, in the order they were added.
 
     Like Keras' ``model.summary()``: what each layer outputs for one batch (``None`` is the
-    batch size) and how many weights it learns.
+    batch size) and how many weights it learns. tflearn files a layer's output under a
+    collection named after the layer's ``name`` argument, and layers without weights (pooling,
+    dropout) share one name, so a collection may hold several layers: each gets its own row,
+    named after its scope (``MaxPool2D_1``), with the weights created inside that scope.
     """
     graph = network.graph if network is not None else tf.compat.v1.get_default_graph()
     layer_prefix = f"{tf.compat.v1.GraphKeys.LAYER_TENSOR}/"
     variables_prefix = f"{tf.compat.v1.GraphKeys.LAYER_VARIABLES}/"
-    rows = []
+    creation_order = {
+        operation.name: index for index, operation in enumerate(graph.get_operations())
+    }
+    layers = []
     for key in graph.get_all_collection_keys():
         if not key.startswith(layer_prefix):
             continue
         name = key.removeprefix(layer_prefix)
-        (output,) = graph.get_collection(key)[-1:]
+        outputs = graph.get_collection(key)
         weights = graph.get_collection(variables_prefix + name)
-        parameters = sum(int(np.prod(w.shape.as_list())) for w in weights)
-        rows.append((name, tuple(output.shape.as_list()), parameters))
-    return LayerSummary(tuple(rows))
+        for output in outputs:
+            scope = output.op.name.split("/")[0] if len(outputs) > 1 else name
+            own_weights = [
+                w for w in weights if len(outputs) == 1 or w.op.name.startswith(scope + "/")
+            ]
+            parameters = sum(int(np.prod(w.shape.as_list())) for w in own_weights)
+            row = (scope, tuple(output.shape.as_list()), parameters)
+            layers.append((creation_order[output.op.name], row))
+    return LayerSummary(tuple(row for _, row in sorted(layers)))

@@ -101,7 +101,7 @@ def train_small_classifier(run: runs.Run, epochs: int) -> tuple[Any, np.ndarray]
     Returns the trained ``tflearn.DNN`` and the points. tflearn is imported here, not at the top,
     so that test modules which never train do not switch TensorFlow into graph mode.
     """
-    from dl101.tflearn_training import new_graph
+    from dl101.tflearn_training import TrainingPass, new_graph
 
     import tflearn
     from tflearn.data_preprocessing import ImagePreprocessing
@@ -127,5 +127,6 @@ def train_small_classifier(run: runs.Run, epochs: int) -> tuple[Any, np.ndarray]
         validation_set=(points[300:], labels[300:]),
         show_metric=True,
         run_id=run.run_id,
+        callbacks=TrainingPass(model, points[:300], labels[:300], run),
     )
     return model, points

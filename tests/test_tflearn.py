@@ -20,7 +20,7 @@ from helpers import train_small_classifier
 import tflearn
 import tflearn.data_flow
 from tflearn.layers.conv import conv_2d, max_pool_2d
-from tflearn.layers.core import fully_connected, input_data
+from tflearn.layers.core import dropout, fully_connected, input_data
 from tflearn.layers.estimator import regression
 
 X_OR = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
@@ -94,6 +94,24 @@ def test_curves_read_back_one_validation_point_per_epoch(trained_runs: dict[str,
     assert scalars[tensorboard_logs.TFLEARN.train_loss].steps[-1] == 24
 
 
+def test_training_accuracy_is_measured_like_validation_after_every_epoch(
+    tmp_path: Path,
+) -> None:
+    run = runs.new_run("measured", root=tmp_path, epochs=3)
+    model, points = train_small_classifier(run, 3)
+    scalars = tensorboard_logs.read_scalars(run)
+
+    training = scalars[tensorboard_logs.TFLEARN.train_accuracy]
+    validation = scalars[tensorboard_logs.TFLEARN.validation_accuracy]
+    assert training.steps.tolist() == validation.steps.tolist()
+    # The last point is the trained model's accuracy on the training points, dropout and
+    # augmentation off: what predicting them gives.
+    labels = (points[:300].sum(axis=1) > 20).astype(int)
+    predicted = np.argmax(model.predict(points[:300]), axis=1)
+    assert training.values[-1] == pytest.approx(np.mean(predicted == labels), abs=1e-6)
+    assert reports.summarize(run).final_train_accuracy == pytest.approx(training.values[-1])
+
+
 def test_results_table_matches_the_logged_curves(trained_runs: dict[str, runs.Run]) -> None:
     table = reports.results_table(list(trained_runs.values()))
 
@@ -103,7 +121,8 @@ def test_results_table_matches_the_logged_curves(trained_runs: dict[str, runs.Ru
         validation = scalars["Accuracy/Validation"].values
         assert row.final_validation_accuracy == pytest.approx(validation[-1])
         assert row.best_validation_accuracy == pytest.approx(validation.max())
-        assert row.gap == pytest.approx(scalars["Accuracy"].values[-1] - validation[-1])
+        training = scalars["training_pass/Accuracy"].values
+        assert row.gap == pytest.approx(training[-1] - validation[-1])
         assert row.wall_time_seconds > 0
     markdown = table.to_markdown()
     assert len(markdown.splitlines()) == 2 + len(trained_runs)
@@ -258,6 +277,40 @@ def test_layer_summary_lists_each_layer_with_its_weights() -> None:
         ("FullyConnected", (None, 10), 4 * 4 * 4 * 10 + 10),
     )
     assert summary.total_parameters == 112 + 650
+
+
+def test_layer_summary_gives_every_layer_of_a_kind_its_own_row_and_shape() -> None:
+    # Pooling and dropout layers share one tflearn collection; each must still be its own row,
+    # in the order built, with its own output shape (worked out by hand: "same" padding keeps
+    # the size, each 2 x 2 pooling halves it).
+    new_graph()
+    net = input_data(shape=[None, 32, 32, 3])
+    net = conv_2d(net, 32, 3, activation="relu")
+    net = max_pool_2d(net, 2)
+    net = conv_2d(net, 64, 3, activation="relu")
+    net = max_pool_2d(net, 2)
+    net = conv_2d(net, 64, 3, activation="relu")
+    net = max_pool_2d(net, 2)
+    net = fully_connected(net, 512, activation="relu")
+    net = dropout(net, 0.5)
+    net = fully_connected(net, 64, activation="relu")
+    net = dropout(net, 0.5)
+
+    summary = layer_summary(net)
+
+    assert summary.rows == (
+        ("InputData", (None, 32, 32, 3), 0),
+        ("Conv2D", (None, 32, 32, 32), 3 * 3 * 3 * 32 + 32),
+        ("MaxPool2D", (None, 16, 16, 32), 0),
+        ("Conv2D_1", (None, 16, 16, 64), 3 * 3 * 32 * 64 + 64),
+        ("MaxPool2D_1", (None, 8, 8, 64), 0),
+        ("Conv2D_2", (None, 8, 8, 64), 3 * 3 * 64 * 64 + 64),
+        ("MaxPool2D_2", (None, 4, 4, 64), 0),
+        ("FullyConnected", (None, 512), 4 * 4 * 64 * 512 + 512),
+        ("Dropout", (None, 512), 0),
+        ("FullyConnected_1", (None, 64), 512 * 64 + 64),
+        ("Dropout_1", (None, 64), 0),
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,135 @@
+"""How a claim is judged when one run is one sample: the rule, applied the same way everywhere.
+
+Two runs that differ only in their seed end about a point apart, so the difference between two
+single runs (a "margin") can be noise. The seed study (:mod:`dl101.seed_study`) measures every
+margin over several seeds, and the rule reads them like this:
+
+- **held in every seed**: the claim held in each seed of the study;
+- **too close to call**: it held on average (the mean margin is on the claim's side), but not
+  in every seed: the effect is no larger than the seed-to-seed spread;
+- **did not hold**: it did not hold on average.
+
+A single run (the learner's own, or a ``full``-profile run) can only say whether the claim held
+in that run; the study says how much that is worth.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+RULE = (
+    "A claim **held** if it held in every seed of the study; it is **too close to call** if it "
+    "held on average but not in every seed (the effect is no larger than the seed-to-seed "
+    "spread); it **did not hold** if it did not hold on average."
+)
+
+
+class Outcome(Enum):
+    HELD = "held in every seed"
+    TOO_CLOSE = "too close to call"
+    DID_NOT_HOLD = "did not hold"
+
+    @property
+    def rank(self) -> int:
+        """Worse outcomes rank lower: a claim is as strong as its weakest part."""
+        return {"HELD": 2, "TOO_CLOSE": 1, "DID_NOT_HOLD": 0}[self.name]
+
+
+def judge(margins: Sequence[float], holds: Callable[[float], bool]) -> Outcome:
+    """The rule: ``margins`` are one claim's margins, one per seed; ``holds`` reads one margin."""
+    if not margins:
+        raise ValueError("No margins to judge: the study has no seed with every run recorded.")
+    if all(holds(margin) for margin in margins):
+        return Outcome.HELD
+    if holds(statistics.fmean(margins)):
+        return Outcome.TOO_CLOSE
+    return Outcome.DID_NOT_HOLD
+
+
+def weakest(outcomes: Sequence[Outcome]) -> Outcome:
+    return min(outcomes, key=lambda outcome: outcome.rank)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Numbers over seeds: mean, sample standard deviation and range."""
+
+    values: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values)
+
+    @property
+    def sd(self) -> float:
+        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
+
+    def points(self) -> str:
+        """``+0.3 ± 0.6 (-0.4 to +1.1)`` in percentage points, for margins and accuracies."""
+        low, high = min(self.values), max(self.values)
+        return (
+            f"{100 * self.mean:+.1f} ± {100 * self.sd:.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
+        )
+
+    def percent(self) -> str:
+        """``64.9% ± 0.8 (63.8% to 66.0%)`` for accuracies."""
+        low, high = min(self.values), max(self.values)
+        return (
+            f"{100 * self.mean:.1f}% ± {100 * self.sd:.1f} ({100 * low:.1f}% to {100 * high:.1f}%)"
+        )
+
+
+@dataclass(frozen=True)
+class RunNumbers:
+    """What a claim needs of one run: its accuracy after every epoch, and when each epoch ended.
+
+    Made from a run's TensorBoard logs (the learner's run) or from a seed-study record; the
+    training accuracy is measured as validation is (:class:`dl101.tflearn_training.TrainingPass`).
+    """
+
+    validation_accuracy: np.ndarray
+    training_accuracy: np.ndarray
+    seconds: np.ndarray  # since the run started, at the end of each epoch
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Sequence[float]]) -> RunNumbers:
+        return cls(
+            np.asarray(record["validation_accuracy"], dtype=float),
+            np.asarray(record["training_accuracy"], dtype=float),
+            np.asarray(record["seconds"], dtype=float),
+        )
+
+    @property
+    def final_validation_accuracy(self) -> float:
+        return float(self.validation_accuracy[-1])
+
+    @property
+    def best_validation_accuracy(self) -> float:
+        return float(self.validation_accuracy.max())
+
+    @property
+    def final_train_accuracy(self) -> float:
+        return float(self.training_accuracy[-1])
+
+    @property
+    def gap(self) -> float:
+        """Training minus validation accuracy at the end: large means overfitting."""
+        return self.final_train_accuracy - self.final_validation_accuracy
+
+    @property
+    def wall_time_seconds(self) -> float:
+        return float(self.seconds[-1])
+
+    def best_validation_accuracy_within(self, seconds: float) -> float:
+        """The best validation accuracy reached ``seconds`` after the start (NaN: none yet)."""
+        in_time = self.validation_accuracy[self.seconds <= seconds + 1e-6]
+        return float(in_time.max()) if len(in_time) else float("nan")
+
+
+# The seed study's numbers: run name -> seed -> that run's numbers.
+Records = Mapping[str, Mapping[int, RunNumbers]]

@@ -1,0 +1,105 @@
+"""The seed study: which runs it trains, that it resumes, and what it records of each run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dl101 import seed_study
+
+import pytest
+from helpers import REAL_DATA_DIR
+from test_experiments import EXPECTED_RUNS
+
+
+def test_every_notebook_run_is_trained_once_by_the_study() -> None:
+    stood_for = [name for run in seed_study.STUDY_RUNS for name in run.notebook_runs]
+    notebook_runs = [name for runs in EXPECTED_RUNS.values() for name in runs]
+
+    assert sorted(stood_for) == sorted(notebook_runs)
+    # Runs that are the same network with the same settings are trained once.
+    assert "experiment_2_l2/without_l2" in seed_study.STUDY_RUNS_BY_NAME["base"].notebook_runs
+    assert (
+        "experiment_4_learning_rate/lr_0.001"
+        in seed_study.STUDY_RUNS_BY_NAME["base_dropout"].notebook_runs
+    )
+
+
+def test_batch_2000_is_also_trained_with_the_learning_rate_scaled_each_way() -> None:
+    down = seed_study.STUDY_RUNS_BY_NAME["batch_2000_lr_down"]
+    up = seed_study.STUDY_RUNS_BY_NAME["batch_2000_lr_up"]
+    assert down.batch_size == up.batch_size == 2000
+    assert down.learning_rate == pytest.approx(0.001 / 40**0.5, rel=1e-3)
+    assert up.learning_rate == pytest.approx(0.001 * 40**0.5, rel=1e-3)
+
+
+def write_record(folder: Path, name: str, seed: int, profile: str = "smoke") -> Path:
+    path = seed_study.record_path(name, seed, folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run": name, "seed": seed, "profile": profile}))
+    return path
+
+
+def test_what_is_still_to_train_goes_seed_by_seed_and_skips_what_is_recorded(
+    tmp_path: Path,
+) -> None:
+    write_record(tmp_path, "few_layers", 0)
+    write_record(tmp_path, "base", 1)
+
+    to_train = seed_study.missing(range(2), ["few_layers", "base"], tmp_path)
+
+    assert to_train == [("base", 0), ("few_layers", 1)]
+
+
+def test_a_second_study_on_the_same_records_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv(seed_study.RECORDS_VARIABLE, str(tmp_path))
+    refused = pytest.raises(SystemExit, match=r"Another seed study is training into .* \(process ")
+    with seed_study._only_study_running(tmp_path), refused:
+        seed_study.main(["--profile", "smoke", "--seeds", "1", "--runs", "few_layers"])
+    assert not list(tmp_path.glob("*/seed_*.json"))
+
+
+def test_a_run_that_fails_is_not_recorded_and_the_study_says_to_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv(seed_study.RECORDS_VARIABLE, str(tmp_path / "records"))
+    monkeypatch.setenv("DL101_DATA_DIR", str(tmp_path / "no-data-here"))
+
+    assert seed_study.main(["--profile", "smoke", "--seeds", "1", "--runs", "few_layers"]) == 1
+
+    printed = capsys.readouterr().out
+    assert "training few_layers with seed 0" in printed and "FAILED" in printed
+    assert "1 runs failed and were not recorded: run the same command again." in printed
+    assert not list((tmp_path / "records").glob("*/seed_*.json"))
+
+
+@pytest.mark.notebook
+@pytest.mark.skipif(REAL_DATA_DIR is None, reason="set DL101_DATA_DIR to the real CIFAR-10")
+def test_started_again_the_study_trains_only_what_is_not_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("DL101_DATA_DIR", str(REAL_DATA_DIR))
+    monkeypatch.setenv(seed_study.RECORDS_VARIABLE, str(tmp_path))
+    earlier = write_record(tmp_path, "few_layers", 0)
+    earlier_text = earlier.read_text()
+
+    arguments = ["--profile", "smoke", "--seeds", "1", "--runs", "few_layers", "base_l2"]
+    assert seed_study.main(arguments) == 0
+
+    printed = capsys.readouterr().out
+    assert "1 of 2 runs recorded" in printed
+    assert "training base_l2 with seed 0" in printed
+    assert "training few_layers" not in printed
+    assert earlier.read_text() == earlier_text
+    record = json.loads(seed_study.record_path("base_l2", 0, tmp_path).read_text())
+    assert record["settings"]["regularizer"] == "L2" and record["settings"]["seed"] == 0
+    # One epoch in the smoke profile, with training accuracy measured after it like validation.
+    assert len(record["validation_accuracy"]) == len(record["training_accuracy"]) == 1
+    assert 0 <= record["training_accuracy"][0] <= 1
+    assert record["machine"]["cores"] == os.cpu_count() and record["machine"]["processor"]
+    # Nothing is left to train: a third start trains nothing.
+    assert seed_study.main(arguments) == 0
+    assert "2 of 2 runs recorded in" in capsys.readouterr().out
