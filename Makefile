@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run outputs full-results test lint clean-venv
+.PHONY: run outputs full-results seeds test lint clean-venv
 
 run: $(INSTALLED)
 	$(BIN)/python -m dl101.run_notebooks $(NOTEBOOKS)
@@ -24,6 +24,12 @@ full-results: $(INSTALLED)
 	DL101_LOG_DIR=$(CURDIR)/logs/full $(BIN)/python -m dl101.run_notebooks --profile full --output-dir executed/full $(NOTEBOOKS)
 	$(BIN)/python -m dl101.results_archive --profile full
 	$(BIN)/python -m dl101.results_section
+
+# Maintainers: the seed study, every distinct CIFAR-10 run with seeds 0-4 in the cpu profile
+# (hours on a CPU; it resumes where it stopped), then its page, results/seed_study/README.md.
+seeds: $(INSTALLED)
+	$(BIN)/python -m dl101.seed_study $(SEED_STUDY_ARGS); status=$$?; \
+	$(BIN)/python -m dl101.seed_study_report && exit $$status
 
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -27,7 +27,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,8 +154,12 @@ def load_records(folder: Path | None = None, profile: str = PROFILE) -> list[dic
 
 def load_numbers(folder: Path | None = None, profile: str = PROFILE) -> Records:
     """The study's numbers by run and seed, as the claims read them (empty: nothing recorded)."""
+    return load_numbers_from(load_records(folder, profile))
+
+
+def load_numbers_from(records: Sequence[Mapping[str, Any]]) -> Records:
     numbers: dict[str, dict[int, RunNumbers]] = {}
-    for record in load_records(folder, profile):
+    for record in records:
         numbers.setdefault(record["run"], {})[record["seed"]] = RunNumbers.from_record(record)
     return numbers
 

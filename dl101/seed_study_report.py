@@ -1,0 +1,213 @@
+"""Publish the seed study: ``results/seed_study/README.md`` and its plots, from the records only.
+
+Per run: final and best validation accuracy and the gap, as mean, standard deviation and range
+over the seeds. Per claim: each part's margin over the seeds, in how many it held, and the
+outcome by the rule of :mod:`dl101.verdicts`, made by the same :mod:`dl101.claims` code the
+notebooks' verdicts use. Plots show each run's seeds as faint curves around their mean. Run it
+after ``python -m dl101.seed_study`` (``make seeds`` runs both)::
+
+    python -m dl101.seed_study_report           # rewrite the page and the plots
+    python -m dl101.seed_study_report --check   # exit 1 if the page disagrees with the records
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from dl101 import claims, seed_study
+from dl101.notebook_outputs import machine_text
+from dl101.pictures import ShownFigure
+from dl101.reports import minutes
+from dl101.verdicts import RULE, RunNumbers, Spread
+
+import numpy as np
+
+PAGE_DIR = seed_study.RECORDS_DIR.parent
+# The claims the study judges, by the notebook that shows each (README anchors).
+CLAIMS = {
+    "experiment_0_three_layer_sets": ("Experiment 0: depth", claims.DEPTH),
+    "experiment_1_dropout": ("Experiment 1: dropout", claims.DROPOUT),
+    "experiment_2_l2": ("Experiment 2: L2", claims.L2),
+    "experiment_3_batch_size": ("Experiment 3: batch size", claims.BATCH_SIZE),
+    "batch_and_learning_rate": (
+        "Experiment 3: batch size and learning rate",
+        claims.LEARNING_RATE_SCALING,
+    ),
+    "experiment_4_learning_rate": ("Experiment 4: learning rate", claims.LEARNING_RATE),
+}
+# Each plot: a title and the study runs it draws.
+PLOTS = {
+    "depth": ("Experiment 0: depth", ("few_layers", "three_layer_sets")),
+    "dropout_and_l2": ("Experiments 1 and 2: dropout and L2", ("base", "base_dropout", "base_l2")),
+    "batch_size": (
+        "Experiment 3: batch size",
+        ("batch_50", "batch_2000", "batch_2000_lr_down", "batch_2000_lr_up"),
+    ),
+    "learning_rate": ("Experiment 4: learning rate", ("lr_0.0001", "base_dropout", "lr_0.01")),
+}
+
+
+def _run_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    lines = [
+        "| run | stands for | seeds | final validation accuracy | best validation accuracy "
+        "| gap (train − validation) | wall time, mean |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for study_run in seed_study.STUDY_RUNS:
+        own = [RunNumbers.from_record(r) for r in records if r["run"] == study_run.name]
+        stands_for = ", ".join(f"`{name}`" for name in study_run.notebook_runs) or "study only"
+        settings = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in study_run.settings().items())
+        name = f"**{study_run.name}** ({settings})"
+        if not own:
+            lines.append(f"| {name} | {stands_for} | 0 | | | | |")
+            continue
+        final = Spread(tuple(run.final_validation_accuracy for run in own))
+        best = Spread(tuple(run.best_validation_accuracy for run in own))
+        gap = Spread(tuple(run.gap for run in own))
+        wall = minutes(statistics.fmean(run.wall_time_seconds for run in own))
+        lines.append(
+            f"| {name} | {stands_for} | {len(own)} | {final.percent()} | {best.percent()} "
+            f"| {gap.points()} | {wall} |"
+        )
+    return lines
+
+
+def _claim_sections(numbers: claims.Records) -> list[str]:
+    lines = []
+    for anchor, (title, claim) in CLAIMS.items():
+        parts = claims.judge_claim(claim, None, numbers)
+        lines += [
+            "",
+            f"### {title}",
+            "",
+            f"{claim.source} {claim.text}",
+            "",
+            "| part of the claim | margin over the seeds: mean ± sd (range) | held in | outcome |",
+            "|---|---|---|---|",
+        ]
+        for part in parts:
+            if part.study is None or part.outcome is None:
+                lines.append(f"| {part.part.text} | no seed with every run recorded | | |")
+                continue
+            spread = part.study.percent() if part.part.as_accuracy else part.study.points()
+            lines.append(
+                f"| {part.part.text} | {spread} | {part.held_in_seeds} of "
+                f"{len(part.study.values)} | {part.outcome.value} |"
+            )
+        if claim is claims.LEARNING_RATE and (note := claims._fast_rate_note(numbers)):
+            lines += ["", note]
+        lines.append(
+            f"\n([the notebook](../../{anchor}.ipynb))" if anchor.startswith("experiment") else ""
+        )
+    return lines
+
+
+def _machines(records: Sequence[Mapping[str, Any]]) -> str:
+    by_machine: dict[str, list[float]] = {}
+    for record in records:
+        by_machine.setdefault(machine_text(dict(record)), []).append(record["seconds"][-1])
+    return "; ".join(
+        f"{len(times)} runs on {machine} ({minutes(sum(times))} of training in all)"
+        for machine, times in sorted(by_machine.items())
+    )
+
+
+def page(records: Sequence[Mapping[str, Any]]) -> str:
+    """The study's README, written from ``records`` alone."""
+    numbers = seed_study.load_numbers_from(records)
+    expected = len(seed_study.STUDY_RUNS) * seed_study.DEFAULT_SEEDS
+    dates = sorted({record["date"] for record in records})
+    lines = [
+        "# The seed study: every claim over several seeds",
+        "",
+        "Written by `python -m dl101.seed_study_report` from the records in [runs/](runs/); "
+        "never edited by hand. `make seeds` trains what is missing (it resumes where it "
+        "stopped) and rewrites this page.",
+        "",
+        "One run is one sample: runs that differ only in their seed (the starting weights, the "
+        "order of the images, dropout's choices, each image's random turn) end apart by about "
+        "as much as some of the effects the experiments look for. So every distinct CIFAR-10 "
+        f"run of the experiments is trained here with seeds 0 to {seed_study.DEFAULT_SEEDS - 1} "
+        "in the `cpu` profile (15 epochs on 10,000 training images, validated on the 10,000 "
+        "test images); seed 0 has the committed notebooks' settings. Runs that several notebooks "
+        "share are trained once. Training accuracy is measured after every epoch as validation "
+        "is (unaugmented training images, dropout off).",
+        "",
+        f"Recorded: {len(records)} of {expected} runs ({len(seed_study.STUDY_RUNS)} runs x "
+        f"{seed_study.DEFAULT_SEEDS} seeds), {', '.join(dates) or 'none yet'}: "
+        f"{_machines(records) or 'none yet'}. Wall times include a busy machine's slowdowns.",
+        "",
+        "## How a claim is judged",
+        "",
+        RULE,
+        "",
+        "## The runs",
+        "",
+        *_run_rows(records),
+        "",
+        "## The claims",
+        *_claim_sections(numbers),
+        "",
+        "## The curves",
+        "",
+        "Each seed is a faint line, the mean over the seeds a solid one: validation accuracy "
+        "after every epoch.",
+    ]
+    for name, (title, _) in PLOTS.items():
+        lines += ["", f"![{title}]({name}.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(records: Sequence[Mapping[str, Any]], title: str, runs: Sequence[str]) -> bytes:
+    """Each run's seeds as faint curves and their mean as a solid one, by epoch."""
+    figure = ShownFigure(figsize=(7, 4.5), layout="constrained")
+    axes = figure.subplots()
+    for index, name in enumerate(runs):
+        curves = [np.asarray(r["validation_accuracy"]) for r in records if r["run"] == name]
+        if not curves:
+            continue
+        epochs = np.arange(1, len(curves[0]) + 1)
+        for curve in curves:
+            axes.plot(epochs, curve, color=f"C{index}", alpha=0.25, linewidth=1)
+        mean = np.mean(curves, axis=0)
+        axes.plot(
+            epochs, mean, color=f"C{index}", linewidth=2, label=f"{name} ({len(curves)} seeds)"
+        )
+    axes.set(xlabel="epoch", ylabel="validation accuracy", title=title)
+    axes.grid(alpha=0.3)
+    if axes.get_legend_handles_labels()[1]:
+        axes.legend(fontsize="small")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dl101.seed_study_report")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the page is out of date")
+    parser.add_argument("--out", type=Path, default=PAGE_DIR, help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    records = seed_study.load_records()
+    text = page(records)
+    readme = arguments.out / "README.md"
+    if arguments.check:
+        if not readme.is_file() or readme.read_text() != text:
+            print(f"{readme} disagrees with the records: run python -m dl101.seed_study_report")
+            return 1
+        return 0
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    readme.write_text(text)
+    for name, (title, runs) in PLOTS.items():
+        (arguments.out / f"{name}.png").write_bytes(plot(records, title, runs))
+    print(f"wrote {readme} and {len(PLOTS)} plots")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
