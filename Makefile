@@ -13,8 +13,11 @@ INSTALLED := $(VENV)/.installed
 run: $(INSTALLED)
 	$(BIN)/python -m dl101.run_notebooks $(NOTEBOOKS)
 
-# Maintainers: run every notebook in the cpu profile and commit it with its outputs.
+# Maintainers: run every notebook in the cpu profile and commit it with its outputs. The logs go
+# to a new folder, so that a notebook compared with its partner (experiment 0) never shows a
+# partner run other than the one committed beside it.
 outputs: $(INSTALLED)
+	DL101_LOG_DIR=$(CURDIR)/logs/outputs/$$(date +%Y%m%d-%H%M%S) \
 	$(BIN)/python -m dl101.run_notebooks --in-place --profile cpu $(NOTEBOOKS)
 	$(BIN)/python -m dl101.results_section
 

@@ -45,6 +45,11 @@ def few_layers(seed: int = 0, learning_rate: float = 0.001) -> tf.Tensor:
     return _output(fully_connected(network, 512, activation="relu"), learning_rate)
 
 
+def linear(seed: int = 0, learning_rate: float = 0.001) -> tf.Tensor:
+    """experiment_0_few_layers' example of underfitting: no hidden layer, pixels straight to 10."""
+    return _output(_input(seed, article_augmentation), learning_rate)
+
+
 def three_layer_sets(
     seed: int = 0, learning_rate: float = 0.001, augmentation: Augmentation = article_augmentation
 ) -> tf.Tensor:
@@ -88,7 +93,7 @@ def _with_dropout() -> tf.Tensor:
 
 # Every network whose layer table a notebook shows, in the order the notebook shows them.
 NOTEBOOK_NETWORKS: dict[str, list[Callable[[], tf.Tensor]]] = {
-    "experiment_0_few_layers": [few_layers],
+    "experiment_0_few_layers": [few_layers, linear],
     "experiment_0_three_layer_sets": [three_layer_sets],
     "experiment_1_dropout": [base_network, _with_dropout],
     "experiment_2_l2": [base_network, lambda: base_network(regularizer="L2")],

@@ -93,7 +93,8 @@ def read_row(notebook_name: str, title: str, full: dict | None = None) -> Row:
         notebook=notebook_name,
         title=title,
         claim=verdict["claim"].strip(),
-        measured=" ".join(verdict["measured"].split()),
+        # Its first paragraph: the seed study's table and rule under it stay in the notebook.
+        measured=" ".join(verdict["measured"].split("\n\n")[0].split()),
         verdict=re.sub(r"\*", "", verdict["verdict"]).strip(),
         profile=stamp["profile"],
         processor=machine_text(stamp),

@@ -196,6 +196,7 @@ class Experiment:
     profile: Profile | None = None
     training_examples: int | None = None
     epochs: int | None = None
+    seed: int = DEFAULT_SEED
     runs: list[Run] = field(default_factory=list)
 
     def new_run(self, name: str, **settings: object) -> Run:
@@ -206,7 +207,7 @@ class Experiment:
             "profile": self.profile.name if self.profile else None,
             "epochs": epochs,
             "training_examples": self.training_examples,
-            "seed": DEFAULT_SEED,
+            "seed": self.seed,
             **settings,
         }
         run = _create_run(log_dir(), f"{self.group}/{name}", recorded)

@@ -68,6 +68,7 @@ SCALE_FOR_40_TIMES_THE_BATCH = 40**0.5
 
 STUDY_RUNS: tuple[StudyRun, ...] = (
     StudyRun("few_layers", "few_layers", 96, 0.001, notebook_runs=("experiment_0/few_layers",)),
+    StudyRun("linear", "linear", 96, 0.001, notebook_runs=("experiment_0/linear",)),
     StudyRun(
         "three_layer_sets", "three_layer_sets", 96, 0.001,
         notebook_runs=("experiment_0/three_layer_sets",),
@@ -111,6 +112,18 @@ STUDY_RUNS: tuple[StudyRun, ...] = (
     ),
 )  # fmt: skip
 STUDY_RUNS_BY_NAME = {run.name: run for run in STUDY_RUNS}
+
+# Notebooks whose runs are all small: the study executes the whole notebook with each seed (its
+# `seed` parameter) and records every run it made, as "<prefix><run>". keras_mnist's models train
+# in minutes, and its "one improvement at a time" differ by tenths of a point.
+NOTEBOOK_STUDIES = {"keras_mnist": "mnist_"}
+# The runs each notebook study must have recorded for a seed to count as done.
+NOTEBOOK_RUNS = {
+    "keras_mnist": (
+        "first_model", "softmax", "hidden_layers", "he_initialisation", "l2", "dropout",
+        "augmentation", "convnet",
+    ),
+}  # fmt: skip
 
 
 def records_dir() -> Path:
@@ -164,6 +177,15 @@ def load_numbers_from(records: Sequence[Mapping[str, Any]]) -> Records:
     return numbers
 
 
+def recorded_seeds(notebook: str, records: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The seeds for which every run a notebook study needs is among ``records``."""
+    prefix, needed = NOTEBOOK_STUDIES[notebook], NOTEBOOK_RUNS[notebook]
+    by_seed: dict[int, set[str]] = {}
+    for record in records:
+        by_seed.setdefault(record["seed"], set()).add(record["run"])
+    return sorted(seed for seed, names in by_seed.items() if {prefix + n for n in needed} <= names)
+
+
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
@@ -171,7 +193,7 @@ def _write_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def record_from_logs(run: Any, study_run: StudyRun, seed: int, profile: str) -> dict[str, Any]:
+def record_from_logs(run: Any, name: str, seed: int, profile: str) -> dict[str, Any]:
     """What the study keeps of a finished run: every epoch's numbers, read from its logs."""
     from dl101.notebook_outputs import processor, versions
     from dl101.tensorboard_logs import metrics_of, read_scalars, start_time
@@ -182,7 +204,7 @@ def record_from_logs(run: Any, study_run: StudyRun, seed: int, profile: str) -> 
     started = start_time(curves)
     validation = curves[metrics.validation_accuracy]
     return {
-        "run": study_run.name,
+        "run": name,
         "seed": seed,
         "profile": profile,
         "settings": dict(run.settings),
@@ -196,6 +218,9 @@ def record_from_logs(run: Any, study_run: StudyRun, seed: int, profile: str) -> 
             "cores": os.cpu_count(),
             "onednn": onednn_in_use(),
         },
+        # How busy the machine was (1, 5 and 15 minutes): a run that shared the cores with other
+        # work took longer, which matters where runs are compared by the clock.
+        "load_average": [round(load, 2) for load in os.getloadavg()],
         "versions": versions(),
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -222,12 +247,45 @@ def train_and_record(name: str, seed: int, profile_name: str = PROFILE) -> Path:
     build: Callable[..., Any] = getattr(article_networks, study_run.network)
     network = build(seed=seed, learning_rate=run.learning_rate, **study_run.network_settings)
     train(network, run, (images, labels), validation)
-    record = record_from_logs(run, study_run, seed, profile.name)
+    record = record_from_logs(run, name, seed, profile.name)
     if len(record["validation_accuracy"]) != profile.epochs:
         raise RuntimeError(f"{run.folder} logged {len(record['validation_accuracy'])} epochs.")
     path = record_path(name, seed)
     _write_atomically(path, json.dumps(record, indent=1) + "\n")
     return path
+
+
+def train_notebook_and_record(notebook: str, seed: int, profile_name: str = PROFILE) -> list[Path]:
+    """Execute ``notebook`` with ``seed`` in a log folder of its own, and record every run it made."""
+    import tempfile
+
+    from dl101 import runs
+    from dl101.run_notebooks import execute
+
+    log_root = runs.log_dir() / LOG_GROUP / notebook / f"seed_{seed}"
+    if log_root.exists():
+        runs.new_run(f"{LOG_GROUP}/{notebook}/seed_{seed}")  # sets the earlier attempt aside
+    os.environ[runs.LOG_DIR_VARIABLE] = str(log_root)
+    with tempfile.TemporaryDirectory() as executed:
+        outcome = execute(
+            REPO_ROOT / f"{notebook}.ipynb",
+            Path(executed),
+            {"profile_name": profile_name, "seed": seed},
+        )
+    if not outcome.succeeded:
+        raise RuntimeError(f"{notebook} with seed {seed} failed: {outcome.detail}")
+    paths = []
+    for folder in sorted((log_root / notebook).iterdir()):
+        if not folder.is_dir() or runs.PREVIOUS_RUN_MARKER in folder.name:
+            continue
+        run = runs.open_run(f"{notebook}/{folder.name}", root=log_root)
+        assert run is not None
+        name = NOTEBOOK_STUDIES[notebook] + folder.name
+        record = record_from_logs(run, name, seed, profile_name)
+        path = record_path(name, seed)
+        _write_atomically(path, json.dumps(record, indent=1) + "\n")
+        paths.append(path)
+    return paths
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -237,9 +295,10 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "resumes where it stopped.",
     )
     parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds 0 to N-1 (5)")
+    every = [*NOTEBOOK_STUDIES, *STUDY_RUNS_BY_NAME]
     parser.add_argument(
-        "--runs", nargs="+", choices=list(STUDY_RUNS_BY_NAME), default=list(STUDY_RUNS_BY_NAME),
-        metavar="RUN", help="only these runs (default: all)",
+        "--runs", nargs="+", choices=every, default=every, metavar="RUN",
+        help="only these runs or notebooks (default: all)",
     )  # fmt: skip
     parser.add_argument(
         "--profile", default=PROFILE, choices=["cpu", "smoke"], help=argparse.SUPPRESS
@@ -252,6 +311,10 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _arguments(argv)
+    if arguments.train in NOTEBOOK_STUDIES:
+        paths = train_notebook_and_record(arguments.train, arguments.seed, arguments.profile)
+        print(f"recorded {len(paths)} runs of {arguments.train}")
+        return 0
     if arguments.train:
         print(f"recorded {train_and_record(arguments.train, arguments.seed, arguments.profile)}")
         return 0

@@ -78,6 +78,34 @@ def _run_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _mnist_rows(records: Sequence[Mapping[str, Any]], numbers: claims.Records) -> list[str]:
+    lines = [
+        "| model | seeds | final test accuracy |",
+        "|---|---|---|",
+    ]
+    for model in seed_study.NOTEBOOK_RUNS["keras_mnist"]:
+        own = numbers.get(f"mnist_{model}", {})
+        final = Spread(tuple(run.final_validation_accuracy for run in own.values()))
+        shown = final.percent() if own else ""
+        lines.append(f"| {model} | {len(own)} | {shown} |")
+    lines += [
+        "",
+        "| step (test accuracy, minus the model it changes) | over the seeds: mean ± sd (range) "
+        "| helped in | outcome |",
+        "|---|---|---|---|",
+    ]
+    for claim in claims.MNIST_STEP_CLAIMS:
+        (part,) = claims.judge_claim(claim, None, numbers)
+        if part.study is None or part.outcome is None:
+            lines.append(f"| {part.part.text} | no seed with both models recorded | | |")
+            continue
+        lines.append(
+            f"| {part.part.text} | {part.study.points()} | {part.held_in_seeds} of "
+            f"{len(part.study.values)} | {part.outcome.value} |"
+        )
+    return lines
+
+
 def _claim_sections(numbers: claims.Records) -> list[str]:
     lines = []
     for anchor, (title, claim) in CLAIMS.items():
@@ -122,6 +150,9 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
     """The study's README, written from ``records`` alone."""
     numbers = seed_study.load_numbers_from(records)
     expected = len(seed_study.STUDY_RUNS) * seed_study.DEFAULT_SEEDS
+    cifar_names = {run.name for run in seed_study.STUDY_RUNS}
+    cifar_recorded = sum(record["run"] in cifar_names for record in records)
+    mnist_seeds = len(seed_study.recorded_seeds("keras_mnist", records))
     dates = sorted({record["date"] for record in records})
     lines = [
         "# The seed study: every claim over several seeds",
@@ -139,8 +170,9 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
         "share are trained once. Training accuracy is measured after every epoch as validation "
         "is (unaugmented training images, dropout off).",
         "",
-        f"Recorded: {len(records)} of {expected} runs ({len(seed_study.STUDY_RUNS)} runs x "
-        f"{seed_study.DEFAULT_SEEDS} seeds), {', '.join(dates) or 'none yet'}: "
+        f"Recorded: {cifar_recorded} of {expected} CIFAR-10 runs ({len(seed_study.STUDY_RUNS)} "
+        f"runs x {seed_study.DEFAULT_SEEDS} seeds) and keras_mnist with {mnist_seeds} of "
+        f"{seed_study.DEFAULT_SEEDS} seeds, {', '.join(dates) or 'none yet'}: "
         f"{_machines(records) or 'none yet'}. Wall times include a busy machine's slowdowns.",
         "",
         "## How a claim is judged",
@@ -153,6 +185,14 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
         "",
         "## The claims",
         *_claim_sections(numbers),
+        "",
+        "## keras_mnist's models",
+        "",
+        "The whole of `keras_mnist.ipynb`, run with each seed in the `cpu` profile (3 epochs per "
+        "model on all 60,000 training images); its test set is its validation set. Each step "
+        "compares a model with the model it was built from.",
+        "",
+        *_mnist_rows(records, numbers),
         "",
         "## The curves",
         "",

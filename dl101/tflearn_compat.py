@@ -29,6 +29,8 @@ of the first fails deep inside tflearn; call :func:`new_graph` before defining e
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import random
@@ -36,6 +38,7 @@ import re
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -78,6 +81,24 @@ def _in_jupyter() -> bool:
 
 _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 _SECONDS_BETWEEN_UPDATES = 0.2
+# Set by quiet_training(): fits then show no progress at all.
+_quiet = False
+
+
+@contextlib.contextmanager
+def quiet_training() -> Iterator[None]:
+    """Train without any progress output, for a loop that trains many small models.
+
+    tflearn prints a header and, in Jupyter, a progress display for every ``fit``; start_here's
+    count over twenty seeds would fill the page with sixty of them. Errors still show.
+    """
+    global _quiet
+    _quiet = True
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        _quiet = False
 
 
 def _plain_termlogs(logger: tflearn.callbacks.TermLogger, training_state: Any) -> str:
@@ -101,6 +122,8 @@ def _show_progress_in_place() -> None:
     from IPython.display import Pretty, display
 
     def print_termlogs(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
+        if _quiet:
+            return
         now = time.monotonic()
         if now - getattr(self, "_last_update", 0.0) < _SECONDS_BETWEEN_UPDATES:
             self._pending_state = training_state
@@ -113,6 +136,8 @@ def _show_progress_in_place() -> None:
             self._progress.update(text)
 
     def snapshot_termlogs(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
+        if _quiet:
+            return
         print(_plain_termlogs(self, training_state), end="--\n", flush=True)
         self.snapped = True
 

@@ -25,7 +25,7 @@ pytestmark = [
 # Notebook -> the run folders it trains, under the log directory. experiment_0_few_layers runs
 # first, so experiment_0_three_layer_sets finds its logs and compares both.
 EXPECTED_RUNS = {
-    "experiment_0_few_layers": ["experiment_0/few_layers"],
+    "experiment_0_few_layers": ["experiment_0/few_layers", "experiment_0/linear"],
     "experiment_0_three_layer_sets": ["experiment_0/three_layer_sets"],
     "experiment_1_dropout": [
         "experiment_1_dropout/without_dropout",
@@ -44,7 +44,7 @@ EXPECTED_RUNS = {
 }
 # What the results table of each notebook must list: every variant it compares.
 TABLE_ROWS = {
-    "experiment_0_few_layers": ["few_layers"],
+    "experiment_0_few_layers": ["few_layers", "linear"],
     "experiment_0_three_layer_sets": ["three_layer_sets", "few_layers"],
     **{
         notebook: [run.split("/")[1] for run in runs]

@@ -128,7 +128,8 @@ def test_the_study_page_is_written_from_the_records(tmp_path: Path) -> None:
 
     page = seed_study_report.page(records)
 
-    assert "6 of 55 runs" in page and "6 runs on Some CPU, 2 cores, oneDNN on" in page
+    assert "6 of 60 CIFAR-10 runs" in page and "keras_mnist with 0 of 5 seeds" in page
+    assert "6 runs on Some CPU, 2 cores, oneDNN on" in page
     assert (
         "| **base_dropout** (batch size 96, learning rate 0.001, keep probability 0.5) "
         "| `experiment_1_dropout/with_dropout`, `experiment_4_learning_rate/lr_0.001` | 3 "

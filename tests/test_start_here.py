@@ -21,6 +21,7 @@ RUNS = (
     "cross_entropy",
     "and",
     "not",
+    "integers",
     "xor_one_neuron",
     "xor_hidden_layer",
     "faster",
@@ -33,7 +34,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The notebook executed twice in a row into one log directory."""
     log_dir = tmp_path_factory.mktemp("logs")
     outcomes = [
-        run_notebook("start_here", tmp_path_factory.mktemp(attempt), log_dir)
+        run_notebook(
+            "start_here", tmp_path_factory.mktemp(attempt), log_dir, {"seeds_per_network": 2}
+        )
         for attempt in ("first", "second")
     ]
     return {"log_dir": log_dir, "outcomes": outcomes}
@@ -121,3 +124,24 @@ def test_every_run_logs_to_its_own_folder_and_reruns_are_kept_apart(runs: dict) 
     assert "An earlier run named 'start_here/or' was kept aside" in output_of(
         second, 'experiment.new_run("or")'
     )
+
+
+def test_the_xor_networks_are_counted_over_seeds_each_in_its_own_run(runs: dict) -> None:
+    notebook = executed(runs["outcomes"][0])
+    (cell,) = [c for c in notebook.cells if c.cell_type == "code" and "learned = {" in c.source]
+    # One output: the table. The sixty trainings show no progress (quiet_training).
+    (shown,) = [o.data["text/markdown"] for o in cell.outputs]
+
+    for variant in ("| 4 | truncated_normal |", "| 4 | xavier |", "| 2 | xavier |"):
+        assert re.search(re.escape(variant) + r" \d of 2 seeds \|", shown), variant
+    assert "With four hidden neurons, tflearn's default starting weights learned XOR in" in shown
+    seed_runs = runs["log_dir"] / "start_here" / "xor_seeds"
+    # Each (network, seed) has its run folder; the second execution set the first one's aside.
+    recorded = sorted(
+        f"{p.parent.parent.name}/{p.parent.name}"
+        for p in seed_runs.glob("*/*/run_settings.json")
+        if ".previous-" not in p.parent.name
+    )
+    variants = ["2_xavier", "4_truncated_normal", "4_xavier"]
+    assert recorded == [f"{variant}/seed_{seed}" for variant in variants for seed in (0, 1)]
+    assert '"seed": 1' in (seed_runs / "4_xavier" / "seed_1" / "run_settings.json").read_text()

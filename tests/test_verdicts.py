@@ -120,7 +120,8 @@ def test_the_study_compares_only_seeds_where_every_run_of_a_claim_is_recorded() 
 
 
 def test_the_depth_claim_keeps_its_halves_apart() -> None:
-    # Three sets 5 points ahead (more accurate, but not by 10-20), one set overfitting (gap 15).
+    # Three sets 5 points ahead (more accurate, but not by 10-20); one set learns its training
+    # images (75%) better than three sets recognise new ones (65%): it does not underfit.
     records = {
         "few_layers": {seed: numbers(0.60, train=0.75) for seed in range(5)},
         "three_layer_sets": {seed: numbers(0.65, train=0.70) for seed in range(5)},
@@ -130,7 +131,7 @@ def test_the_depth_claim_keeps_its_halves_apart() -> None:
     assert more_accurate.outcome is Outcome.HELD
     assert by_about_15.outcome is Outcome.DID_NOT_HOLD
     assert underfits.outcome is Outcome.DID_NOT_HOLD
-    assert underfits.study is not None and underfits.study.mean == pytest.approx(0.05 - 0.15)
+    assert underfits.study is not None and underfits.study.mean == pytest.approx(0.65 - 0.75)
 
 
 def test_the_fast_learning_rate_note_counts_the_seeds_that_never_left_chance() -> None:
