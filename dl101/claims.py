@@ -492,8 +492,14 @@ def learning_rate(
     return _verdict(LEARNING_RATE, measured + ".", rows, records, _fast_rate_note(records))
 
 
-def start_here_lessons(answers_right: Mapping[str, bool]) -> str:
-    """What the OR notebook's exercises showed, as a list written from their results."""
+def start_here_lessons(
+    answers_right: Mapping[str, bool], integers_then_0_1: bool | None = None
+) -> str:
+    """What the OR notebook's exercises showed, as a list written from their results.
+
+    ``integers_then_0_1``: whether the neuron trained on whole numbers up to 7 then answered
+    the four 0/1 questions right.
+    """
     lessons = {
         "or": ("One neuron learned OR in 2,000 epochs.", "One neuron did not learn OR."),
         "no_bias": (
@@ -518,11 +524,19 @@ def start_here_lessons(answers_right: Mapping[str, bool]) -> str:
             "A learning rate of 10 was not enough to get OR right in 200 epochs.",
         ),
     }
-    return "\n".join(
+    lines = [
         f"- {success if answers_right[name] else failure}"
         for name, (success, failure) in lessons.items()
         if name in answers_right
-    )
+    ]
+    if integers_then_0_1 is not None:
+        lines.append(
+            "- Asked the original 0/1 questions, that neuron got them all right too."
+            if integers_then_0_1
+            else "- Asked the original 0/1 questions, that neuron got some wrong: a network "
+            "answers well only for inputs like the ones it trained on."
+        )
+    return "\n".join(lines)
 
 
 def xor_seed_lessons(learned: Mapping[tuple[int, str], int], seeds: int) -> str:

@@ -63,17 +63,35 @@ def gpu_available() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def requested_name(requested: str | None = None) -> str:
+    """The profile asked for, checked but not resolved: ``requested``, else ``$DL101_PROFILE``.
+
+    Returns ``"auto"`` when neither names one. Raises ``TypeError`` for a ``requested`` that is
+    neither a string nor ``None`` (papermill's ``-p profile_name 3`` passes the int 3), and
+    ``ValueError`` for a name that is no profile. Cheap: it never imports TensorFlow, so a
+    script can check what it was given before it starts or creates anything.
+    """
+    choices = ", ".join([*PROFILES, AUTO])
+    if requested is not None and not isinstance(requested, str):
+        raise TypeError(
+            f"profile_name must be a run profile's name, as a string ({choices}), or None to "
+            f"choose automatically; it is the {type(requested).__name__} {requested!r}."
+        )
+    name = (requested or os.environ.get(PROFILE_VARIABLE) or AUTO).strip().lower()
+    if name != AUTO and name not in PROFILES:
+        raise ValueError(f"Unknown run profile {name!r}. Choose one of: {choices}.")
+    return name
+
+
 def choose_profile(requested: str | None = None) -> Profile:
     """The profile to run: ``requested`` (a notebook parameter), else ``$DL101_PROFILE``, else auto.
 
-    Auto means ``full`` on a machine with a GPU and ``cpu`` without one.
+    Auto means ``full`` on a machine with a GPU and ``cpu`` without one. ``requested`` must be a
+    string or ``None`` (see :func:`requested_name`, which says what is wrong otherwise).
     """
-    name = (requested or os.environ.get(PROFILE_VARIABLE) or AUTO).strip().lower()
+    name = requested_name(requested)
     if name == AUTO:
         name = "full" if gpu_available() else "cpu"
-    if name not in PROFILES:
-        choices = ", ".join([*PROFILES, AUTO])
-        raise ValueError(f"Unknown run profile {name!r}. Choose one of: {choices}.")
     return PROFILES[name]
 
 

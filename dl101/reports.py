@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from dl101.pictures import ShownFigure
 from dl101.runs import Run, open_run
 from dl101.tensorboard_logs import (
+    TFLEARN_RUNNING_AVERAGES,
     Curve,
     Curves,
+    DamagedLogError,
     Metrics,
     is_finished,
     metrics_of,
     read_scalars,
     start_time,
     validated_epochs,
+    what_to_do,
 )
 from dl101.verdicts import RunNumbers
 
@@ -29,7 +32,12 @@ import numpy as np
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run ended with, read from its logs, and the settings it recorded."""
+    """What a run ended with, read from its logs, and the settings it recorded.
+
+    ``epochs_logged`` counts the epochs whose results are in the logs, ``epochs_planned`` the
+    epochs the run was created for (``None`` if it did not say), and ``damage`` describes its
+    damaged event files: when the logs stop early, the "final" numbers are not the run's end.
+    """
 
     name: str
     final_validation_accuracy: float
@@ -37,11 +45,52 @@ class RunResult:
     final_train_accuracy: float
     wall_time_seconds: float
     settings: Mapping[str, object]
+    epochs_logged: int | None = None
+    epochs_planned: int | None = None
+    damage: tuple[str, ...] = ()
 
     @property
     def gap(self) -> float:
         """Training minus validation accuracy: large means overfitting."""
         return self.final_train_accuracy - self.final_validation_accuracy
+
+    @property
+    def epochs_missing(self) -> bool:
+        """Whether fewer epochs are logged than the run was created for."""
+        if self.epochs_logged is None or self.epochs_planned is None:
+            return False
+        return self.epochs_logged < self.epochs_planned
+
+    @property
+    def partial(self) -> bool:
+        """Whether the logs stop before the end of the run's training, or may: then its final
+        numbers are not what it ended with."""
+        return self.epochs_missing or bool(self.damage)
+
+    @property
+    def shortfall(self) -> str:
+        """``"only 2 of 3 epochs logged"`` or ``"damaged log"`` for a partial run, else ``""``."""
+        if self.epochs_missing:
+            return f"only {self.epochs_logged} of {self.epochs_planned} epochs logged"
+        return "damaged log" if self.damage else ""
+
+    def partial_note(self) -> str:
+        """Why the run's row is partial, in a sentence or more; ``""`` if it is not."""
+        if not self.partial:
+            return ""
+        if self.epochs_missing:
+            why = (
+                f"its final numbers are those after epoch {self.epochs_logged}, not the end of "
+                "its training: it is still training, was interrupted, or its log lost its last "
+                "records"
+            )
+        else:
+            why = "its final numbers may not be what it ended with"
+        damage = "".join(f" {text[0].upper()}{text[1:]}." for text in self.damage)
+        return (
+            f"**{self.name} is partial** ({self.shortfall}): {why}.{damage} Let it finish, or "
+            "train it again, for its results."
+        )
 
 
 def minutes(seconds: float) -> str:
@@ -57,19 +106,39 @@ def summarize(run: Run) -> RunResult:
     missing = [
         tag for tag in (metrics.train_accuracy, metrics.validation_accuracy) if tag not in curves
     ]
+    if missing and curves.damaged:
+        raise DamagedLogError(
+            f"{run.folder} has no {', '.join(missing)} curve: "
+            f"{'; '.join(map(str, curves.damage))}, and nothing of it was logged before the "
+            f"damage. {what_to_do(curves.damage)}"
+        )
     if missing:
         raise KeyError(
             f"{run.folder} has no {', '.join(missing)} curve; it has {', '.join(sorted(curves))}."
         )
-    validation = curves[metrics.validation_accuracy].values
+    validation = curves[metrics.validation_accuracy]
+    training = curves[metrics.train_accuracy]
     last_written = max(float(curve.wall_times.max()) for curve in curves.values())
+    # Validation, and training accuracy except in tflearn's running averages, come once per epoch.
+    per_epoch = (validation,) if metrics == TFLEARN_RUNNING_AVERAGES else (validation, training)
+    logged = min(len(curve.values) for curve in per_epoch)
+    planned = run.epochs if isinstance(run.epochs, int) else None
+    last_validation = last_training = -1
+    if curves.damaged or (planned is not None and logged < planned):
+        # The logs stop early: both final numbers are taken after the last epoch logged in full.
+        last_validation = logged - 1
+        after = np.searchsorted(training.steps, validation.steps[last_validation], side="right")
+        last_training = max(int(after) - 1, 0)
     return RunResult(
         name=run.label,
-        final_validation_accuracy=float(validation[-1]),
-        best_validation_accuracy=float(validation.max()),
-        final_train_accuracy=float(curves[metrics.train_accuracy].values[-1]),
+        final_validation_accuracy=float(validation.values[last_validation]),
+        best_validation_accuracy=float(validation.values.max()),
+        final_train_accuracy=float(training.values[last_training]),
         wall_time_seconds=last_written - start_time(curves),
         settings=run.settings,
+        epochs_logged=logged,
+        epochs_planned=planned,
+        damage=tuple(map(str, curves.damage)),
     )
 
 
@@ -110,11 +179,15 @@ class ResultsTable:
                 for key, value in row.settings.items()
                 if key not in shared
             )
+            name = f"{row.name} (partial: {row.shortfall})" if row.partial else row.name
             lines.append(
-                f"| {row.name} | {row.final_validation_accuracy:.3f} "
+                f"| {name} | {row.final_validation_accuracy:.3f} "
                 f"| {row.best_validation_accuracy:.3f} | {row.final_train_accuracy:.3f} "
                 f"| {row.gap:+.3f} | {minutes(row.wall_time_seconds)} | {own} |"
             )
+        for row in self.rows:
+            if row.partial:
+                lines += ["", row.partial_note()]
         if shared:
             settings = ", ".join(_setting_text(key, value) for key, value in shared.items())
             lines += ["", f"Every run: {settings}."]
@@ -160,7 +233,7 @@ def run_numbers(run: Run) -> RunNumbers:
 
 
 def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> list[Run]:
-    """``runs`` and the run ``partner`` from another notebook, if it finished in the same profile.
+    """``runs`` and the run ``partner`` from another notebook, if it finished alike (profile, seed).
 
     Otherwise ``runs`` alone, after a line that says which notebook to run: a partner run that
     is still training, was interrupted, or used another profile would compare unfairly.
@@ -176,6 +249,8 @@ def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> l
         )
     elif other.profile != profile:
         reason = f"ran in the {other.profile} profile, this one in {profile}"
+    elif runs and other.seed != runs[0].seed:
+        reason = f"ran with seed {other.seed}, this one with seed {runs[0].seed}"
     else:
         return [*runs, other]
     print(

@@ -13,15 +13,18 @@ aside first and says so. Writing and reading the recorded settings both live her
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from dl101 import paths
+from dl101 import in_use, paths
+from dl101.disk_space import free_space
 from dl101.profiles import Profile
 
 LOG_DIR_VARIABLE = "DL101_LOG_DIR"
@@ -39,20 +42,36 @@ def log_dir() -> Path:
     return paths.floydhub_output_dir() or paths.REPO_ROOT / "logs"
 
 
+# A run's logs take up to a few megabytes; the writability check writes this much, so that a
+# full disk fails it (creating an empty file still works on a full disk).
+PROBE_BYTES = 1 << 20
+
+
 def check_log_dir(folder: Path | None = None) -> Path:
     """The log directory, created if need be; a clear error when it cannot be written to."""
     folder = folder or log_dir()
+    probe = folder / f".write-test-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
+        with open(probe, "wb") as handle:
+            handle.write(bytes(PROBE_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
     except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise RuntimeError(
+                f"TensorBoard logs cannot be written to {folder}: its disk is full "
+                f"({free_space(folder)}). Free some space, or set {LOG_DIR_VARIABLE} to a folder "
+                "on another disk."
+            ) from None
         raise RuntimeError(
             f"TensorBoard logs cannot be written to {folder} ({error.strerror or error}). "
             f"Set {LOG_DIR_VARIABLE} to a folder you can write to, for example "
             f"export {LOG_DIR_VARIABLE}=~/dl101-logs"
         ) from None
+    finally:
+        with contextlib.suppress(OSError):  # nothing to remove where the folder is a file
+            probe.unlink()
     return folder
 
 
@@ -131,11 +150,25 @@ def _set_aside_name(folder: Path) -> Path:
     return candidate
 
 
-def _check_name(name: str) -> None:
-    if not name or name.startswith("/") or ".." in Path(name).parts:
+def _checked_name(name: str) -> str:
+    """``name`` with ``.`` parts and doubled slashes removed; an error if it leaves its folder.
+
+    A run must stay inside the log directory, and setting an earlier run aside must only ever
+    move that run: so a name is relative, names something (not ``""`` or ``"."``) and never
+    climbs out (``..``).
+    """
+    parts = [part for part in PurePosixPath(str(name).replace(os.sep, "/")).parts if part != "."]
+    if (
+        not isinstance(name, str)
+        or str(name).startswith(("/", os.sep))
+        or not parts
+        or ".." in parts
+    ):
         raise ValueError(
-            f"A run name must be a relative path inside the log directory, got {name!r}."
+            f"A run name must be a relative path inside the log directory, such as "
+            f"'experiment_1_dropout/with_dropout'; got {name!r}."
         )
+    return "/".join(parts)
 
 
 def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: object) -> Run:
@@ -153,31 +186,92 @@ def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: o
 
 
 def _create_run(base: Path, name: str, settings: Mapping[str, object]) -> Run:
-    _check_name(name)
+    name = _checked_name(name)
     check_log_dir(base)
     folder = base / name
+    if (process := in_use.holder(base, name)) is not None:
+        raise RuntimeError(
+            f"The run {name!r} in {base} is in use by process {process}: another notebook "
+            "kernel or `make run` created it and has not ended, and may still be training it "
+            "or reading its curves. Wait for it to finish or shut that kernel down, then run "
+            "this again; or give this run another name."
+        )
     if folder.exists() and any(folder.iterdir()):
+        in_use.release(base, name)
         kept = _set_aside_name(folder)
         folder.rename(kept)
         print(
             f"An earlier run named {name!r} was kept aside as {kept.name!r}; this run starts afresh."
         )
     folder.mkdir(parents=True, exist_ok=True)
+    in_use.claim(base, name)
     recorded = {key: value for key, value in settings.items() if value is not None}
     if recorded:
-        (folder / SETTINGS_FILE).write_text(json.dumps(recorded, indent=2) + "\n")
+        _write_settings(folder / SETTINGS_FILE, recorded)
     return Run(name, folder, recorded)
+
+
+def _write_settings(path: Path, settings: Mapping[str, object]) -> None:
+    """Write the settings whole or not at all: a full disk must not leave half a file behind."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(json.dumps(settings, indent=2) + "\n")
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(
+            f"The run's settings cannot be written to {path} ({error.strerror or error}; "
+            f"{free_space(path.parent)}). Free some space, or set {LOG_DIR_VARIABLE} to a folder "
+            "on another disk, then run this again."
+        ) from None
+
+
+# What each recorded setting must be, so a damaged file is caught where it is read.
+SETTING_TYPES: dict[str, tuple[type, ...]] = {
+    "profile": (str,),
+    "epochs": (int,),
+    "training_examples": (int,),
+    "seed": (int,),
+    "batch_size": (int,),
+    "learning_rate": (int, float),
+}
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """The settings a run recorded; one clear error naming the file when it is damaged."""
+    problem = None
+    try:
+        settings = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        settings, problem = None, f"it is not readable JSON ({error})"
+    if problem is None and not isinstance(settings, dict):
+        problem = f"it holds a {type(settings).__name__}, not a table of settings"
+    if problem is None:
+        assert isinstance(settings, dict)
+        for key, types in SETTING_TYPES.items():
+            value = settings.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+                problem = (
+                    f"its {key!r} is {value!r}, not a {' or '.join(t.__name__ for t in types)}"
+                )
+                break
+    if problem is not None:
+        raise ValueError(
+            f"The run settings in {path} are damaged: {problem}. They are written when a run is "
+            "created: train that run again (its folder is then set aside, nothing is lost)."
+        )
+    return settings  # type: ignore[return-value]
 
 
 def open_run(name: str, root: str | os.PathLike[str] | None = None) -> Run | None:
     """The run ``name`` as an earlier :func:`new_run` left it, or ``None`` if there is none."""
-    _check_name(name)
+    name = _checked_name(name)
     base = Path(root).expanduser().resolve() if root is not None else log_dir()
     folder = base / name
     if not folder.is_dir():
         return None
     settings_file = folder / SETTINGS_FILE
-    settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+    settings = read_settings(settings_file) if settings_file.is_file() else {}
     return Run(name, folder, settings)
 
 
@@ -200,6 +294,7 @@ class Experiment:
     runs: list[Run] = field(default_factory=list)
 
     def new_run(self, name: str, **settings: object) -> Run:
+        _checked_name(name)  # a run of this experiment, never the experiment's own folder
         epochs = self.epochs
         if epochs is None and self.profile is not None:
             epochs = self.profile.epochs

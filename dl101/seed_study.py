@@ -137,15 +137,28 @@ def record_path(name: str, seed: int, folder: Path | None = None) -> Path:
 def missing(
     seeds: Sequence[int], names: Sequence[str], folder: Path | None = None
 ) -> list[tuple[str, int]]:
-    """The (run, seed) pairs not recorded yet, seed by seed: every run's seed 1 before any seed 2.
+    """The (run or notebook, seed) pairs not recorded yet, seed by seed.
 
-    In this order an interrupted study still compares every claim over the same seeds.
+    Notebook studies come first (they are short), then every run's seed 1 before any seed 2:
+    in this order an interrupted study still compares every claim over the same seeds.
     """
+
+    def recorded(name: str, seed: int) -> bool:
+        if name in NOTEBOOK_STUDIES:
+            prefix = NOTEBOOK_STUDIES[name]
+            return all(
+                record_path(prefix + run, seed, folder).is_file() for run in NOTEBOOK_RUNS[name]
+            )
+        return record_path(name, seed, folder).is_file()
+
+    notebooks = [name for name in names if name in NOTEBOOK_STUDIES]
+    runs = [name for name in names if name not in NOTEBOOK_STUDIES]
     return [
         (name, seed)
+        for group in (notebooks, runs)
         for seed in seeds
-        for name in names
-        if not record_path(name, seed, folder).is_file()
+        for name in group
+        if not recorded(name, seed)
     ]
 
 

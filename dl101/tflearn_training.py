@@ -8,10 +8,12 @@ augmentation objects hold state of the graph they were built in, so call these f
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
 from dl101.augmentation import BatchImageAugmentation
-from dl101.runs import Run
+from dl101.disk_space import free_space
+from dl101.runs import LOG_DIR_VARIABLE, PROBE_BYTES, Run
 from dl101.tflearn_compat import new_graph, quiet_training
 
 import numpy as np
@@ -127,18 +129,31 @@ def train(
         )
     display(layer_summary(network))
     model = tflearn.DNN(network, tensorboard_verbose=0, tensorboard_dir=run.tensorboard_dir)
-    model.fit(
-        images,
-        labels,
-        n_epoch=run.epochs,
-        batch_size=run.batch_size,
-        shuffle=True,
-        validation_set=validation_data,
-        validation_batch_size=MEASURING_BATCH_SIZE,
-        show_metric=True,
-        run_id=run.run_id,
-        callbacks=TrainingPass(model, images, labels, run),
-    )
+    try:
+        model.fit(
+            images,
+            labels,
+            n_epoch=run.epochs,
+            batch_size=run.batch_size,
+            shuffle=True,
+            validation_set=validation_data,
+            validation_batch_size=MEASURING_BATCH_SIZE,
+            show_metric=True,
+            run_id=run.run_id,
+            callbacks=TrainingPass(model, images, labels, run),
+        )
+    except (OSError, RuntimeError, tf.errors.OpError) as error:
+        # TensorFlow's writer thread reports a full disk as an error naming only the file.
+        disk_full = (
+            "space" in str(error).lower() or shutil.disk_usage(run.folder).free < PROBE_BYTES
+        )
+        if not disk_full:
+            raise
+        raise RuntimeError(
+            f"The logs of {run.name!r} could not be written to {run.folder}: its disk is full "
+            f"({free_space(run.folder)}). The run's curves are incomplete: free some space, or set "
+            f"{LOG_DIR_VARIABLE} to a folder on another disk, and train it again."
+        ) from error
     return model
 
 
@@ -156,7 +171,7 @@ class LayerSummary:
         return self._repr_markdown_()
 
     def _repr_markdown_(self) -> str:
-        lines = ["| layer | output shape | weights |", "|---|---|---:|"]
+        lines = ["| layer | output shape | weights and biases |", "|---|---|---:|"]
         for name, shape, parameters in self.rows:
             shown = "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
             lines.append(f"| {name} | {shown} | {parameters:,} |")

@@ -22,10 +22,13 @@ from enum import Enum
 
 import numpy as np
 
+# Fewer seeds than this tell too little to judge by: with one, "every seed" is one run again.
+MIN_SEEDS = 3
 RULE = (
     "A claim **held** if it held in every seed of the study; it is **too close to call** if it "
     "held on average but not in every seed (the effect is no larger than the seed-to-seed "
-    "spread); it **did not hold** if it did not hold on average."
+    f"spread); it **did not hold** if it did not hold on average. With fewer than {MIN_SEEDS} "
+    "seeds recorded there is no outcome yet."
 )
 
 
@@ -33,17 +36,20 @@ class Outcome(Enum):
     HELD = "held in every seed"
     TOO_CLOSE = "too close to call"
     DID_NOT_HOLD = "did not hold"
+    TOO_FEW_SEEDS = f"too few seeds yet (fewer than {MIN_SEEDS})"
 
     @property
     def rank(self) -> int:
         """Worse outcomes rank lower: a claim is as strong as its weakest part."""
-        return {"HELD": 2, "TOO_CLOSE": 1, "DID_NOT_HOLD": 0}[self.name]
+        return {"HELD": 3, "TOO_CLOSE": 2, "DID_NOT_HOLD": 1, "TOO_FEW_SEEDS": 0}[self.name]
 
 
 def judge(margins: Sequence[float], holds: Callable[[float], bool]) -> Outcome:
     """The rule: ``margins`` are one claim's margins, one per seed; ``holds`` reads one margin."""
     if not margins:
         raise ValueError("No margins to judge: the study has no seed with every run recorded.")
+    if len(margins) < MIN_SEEDS:
+        return Outcome.TOO_FEW_SEEDS
     if all(holds(margin) for margin in margins):
         return Outcome.HELD
     if holds(statistics.fmean(margins)):

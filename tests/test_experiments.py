@@ -144,7 +144,9 @@ def test_every_layer_table_a_notebook_shows_is_its_network(smoke_runs: dict) -> 
         shown = [
             d["text/markdown"]
             for d in data
-            if d.get("text/markdown", "").startswith("| layer | output shape | weights |")
+            if d.get("text/markdown", "").startswith(
+                "| layer | output shape | weights and biases |"
+            )
         ]
         expected = [layer_summary(build())._repr_markdown_() for build in networks]
         assert shown == expected, name

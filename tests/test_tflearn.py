@@ -319,6 +319,7 @@ def test_layer_summary_gives_every_layer_of_a_kind_its_own_row_and_shape() -> No
         ({"epochs": 3, "profile": "cpu"}, 1, r"has not finished \(1 of 3 epochs"),
         ({"epochs": 1, "profile": "smoke"}, 1, "ran in the smoke profile, this one in cpu"),
         ({"epochs": 2, "profile": "cpu"}, 0, "has not been run yet"),
+        ({"epochs": 1, "profile": "cpu", "seed": 1}, 1, "ran with seed 1, this one with seed 0"),
     ],
 )
 def test_an_unfinished_or_other_partner_run_is_not_compared(

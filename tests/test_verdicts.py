@@ -29,6 +29,10 @@ def test_the_rule_has_three_outcomes(margins: list[float], outcome: Outcome) -> 
     assert judge(margins, lambda margin: margin > 0) is outcome
 
 
+def test_with_fewer_than_three_seeds_there_is_no_outcome_yet() -> None:
+    assert judge([0.02, 0.03], lambda margin: margin > 0) is Outcome.TOO_FEW_SEEDS
+
+
 def test_the_rule_refuses_to_judge_nothing() -> None:
     with pytest.raises(ValueError, match="no seed with every run recorded"):
         judge([], lambda margin: margin > 0)
