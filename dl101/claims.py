@@ -33,6 +33,11 @@ DEPTH_GAIN = (0.10, 0.20)
 # images it never saw.
 
 
+def _gain(better: str, than: str) -> Callable[[Mapping[str, Any]], float]:
+    """A margin: final validation accuracy of the run in role ``better`` minus that of ``than``."""
+    return lambda r: r[better].final_validation_accuracy - r[than].final_validation_accuracy
+
+
 def _positive(margin: float) -> bool:
     return margin > 0
 
@@ -250,11 +255,11 @@ DEPTH = Claim(
     parts=(
         Part(
             "three sets are more accurate (validation, three minus one)",
-            lambda r: r["three"].final_validation_accuracy - r["few"].final_validation_accuracy,
+            _gain("three", "few"),
         ),
         Part(
             "by 10 to 20 points",
-            lambda r: r["three"].final_validation_accuracy - r["few"].final_validation_accuracy,
+            _gain("three", "few"),
             holds=lambda gain: DEPTH_GAIN[0] <= gain <= DEPTH_GAIN[1],
         ),
         Part(
@@ -299,9 +304,7 @@ def _regularisation_claim(
             ),
             Part(
                 accuracy_text,
-                lambda r: (
-                    r["with"].final_validation_accuracy - r["without"].final_validation_accuracy
-                ),
+                _gain("with", "without"),
                 holds=same_accuracy_holds,
             ),
         ),
@@ -365,7 +368,7 @@ BATCH_SIZE = Claim(
         Part("batch 50 ahead by the clock (50 minus 2,000)", _by_the_clock),
         Part(
             "batch 50 ahead after the same epochs",
-            lambda r: r["small"].final_validation_accuracy - r["large"].final_validation_accuracy,
+            _gain("small", "large"),
         ),
     ),
 )
@@ -403,13 +406,11 @@ LEARNING_RATE_SCALING = Claim(
     parts=(
         Part(
             "smaller rate (0.000158) helps batch 2,000 (minus rate 0.001)",
-            lambda r: (
-                r["down"].final_validation_accuracy - r["unchanged"].final_validation_accuracy
-            ),
+            _gain("down", "unchanged"),
         ),
         Part(
             "larger rate (0.00632) helps batch 2,000 (minus rate 0.001)",
-            lambda r: r["up"].final_validation_accuracy - r["unchanged"].final_validation_accuracy,
+            _gain("up", "unchanged"),
         ),
     ),
 )
@@ -439,11 +440,11 @@ LEARNING_RATE = Claim(
     parts=(
         Part(
             "0.001 ahead of 0.0001",
-            lambda r: r["medium"].final_validation_accuracy - r["slow"].final_validation_accuracy,
+            _gain("medium", "slow"),
         ),
         Part(
             "0.001 ahead of 0.01",
-            lambda r: r["medium"].final_validation_accuracy - r["fast"].final_validation_accuracy,
+            _gain("medium", "fast"),
         ),
         Part(
             "0.01 never leaves chance (its best accuracy)",
@@ -639,7 +640,7 @@ def _step_claim(model: str, base: str, change: str) -> Claim:
         parts=(
             Part(
                 f"{model}: {change} (minus {base})",
-                lambda r: r["step"].final_validation_accuracy - r["base"].final_validation_accuracy,
+                _gain("step", "base"),
             ),
         ),
     )

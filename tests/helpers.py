@@ -130,3 +130,19 @@ def train_small_classifier(run: runs.Run, epochs: int) -> tuple[Any, np.ndarray]
         callbacks=TrainingPass(model, points[:300], labels[:300], run),
     )
     return model, points
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    """A notebook at ``path`` whose code cells are ``sources``, for the runner's tests."""
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notebook_node = nbformat.v4.new_notebook()
+    notebook_node.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook_node.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook_node, path)
+    return path

@@ -10,9 +10,15 @@ from pathlib import Path
 from dl101 import data, notebook, python_check, run_notebooks
 from dl101.data import DataError, Download
 
-import nbformat
 import pytest
-from helpers import cifar10_archive, cifar10_batch, sha256, write_cifar10, write_mnist
+from helpers import (
+    cifar10_archive,
+    cifar10_batch,
+    sha256,
+    write_cifar10,
+    write_mnist,
+    write_notebook,
+)
 
 
 class RunsCode:
@@ -172,18 +178,6 @@ def test_two_first_downloads_at_once_both_get_the_data(
 
     assert paths == [str(download_dir / data.MNIST_FILE)] * 2
     assert os.listdir(download_dir) == [data.MNIST_FILE]
-
-
-def write_notebook(path: Path, *sources: str) -> Path:
-    notebook_node = nbformat.v4.new_notebook()
-    notebook_node.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    notebook_node.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(notebook_node, path)
-    return path
 
 
 @pytest.mark.notebook

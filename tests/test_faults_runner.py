@@ -20,6 +20,7 @@ from dl101 import notebook, notebook_outputs, profiles, run_notebooks
 
 import nbformat
 import pytest
+from helpers import write_notebook
 from papermill.iorw import LocalHandler
 
 UNKNOWN_FAST = (
@@ -27,19 +28,6 @@ UNKNOWN_FAST = (
 )
 FREE = 12_300_000  # what the full disk has left, as shutil.disk_usage reports it here
 GOOD = "the good copy of an earlier run"
-
-
-def write_notebook(path: Path, *sources: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    notebook_node = nbformat.v4.new_notebook()
-    notebook_node.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    notebook_node.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(notebook_node, path)
-    return path
 
 
 def printed(path: Path) -> str:
