@@ -261,6 +261,11 @@ def download(source: Download, destination: Path, progress: bool = True) -> Path
                 f"try again later, or download {Path(source.url).name} by hand and put it, "
                 f"unopened, into {destination.parent}: it is checked and used from there."
             )
+        # A temporary file is private to its owner; a data set is for everyone who may read the
+        # folder, as a file they had saved themselves would be.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)
         os.replace(partial, destination)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -674,6 +679,8 @@ def _check_mnist(path: Path, arrays: dict[str, np.ndarray]) -> None:
             raise _corrupt_mnist(
                 path, f"y_{split} has the shape {labels.shape}, but MNIST's labels are (N,)"
             )
+        if not len(images):
+            raise _corrupt_mnist(path, f"x_{split} holds no images")
         if len(images) != len(labels):
             raise _corrupt_mnist(
                 path,

@@ -15,6 +15,7 @@ not guarded.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import IO
 from urllib.parse import quote, unquote
@@ -28,26 +29,42 @@ def _lock_file(base: Path, name: str) -> Path:
     return base / LOCKS_FOLDER / f"{quote(name, safe='')}.lock"
 
 
-def claim(base: Path, name: str) -> None:
-    """Hold the run ``name`` under ``base`` for this process, until it ends or sets it aside."""
+def claim(base: Path, name: str) -> int | None:
+    """Hold the run ``name`` under ``base`` for this process, until it ends or sets it aside.
+
+    Taking the lock is the check: two processes that start the same run at the same moment
+    cannot both get it. Returns None when this process holds the run, else the process id of
+    the live process that does (-1 if it has not written it yet).
+    """
     try:
         import fcntl
     except ImportError:
-        return
+        return None
     path = _lock_file(base, name)
     if path in _held:
-        return
+        return None
     path.parent.mkdir(exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115  (held open on purpose: closing releases the lock)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         handle.close()
-        raise
+        return _pid_in(path)
     handle.truncate(0)
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     _held[path] = handle
+    return None
+
+
+def _pid_in(path: Path) -> int:
+    # The holder writes its id just after taking the lock: give it a moment to do so.
+    for _ in range(20):
+        text = path.read_text().strip()
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.01)
+    return -1
 
 
 def _locks_within(base: Path, name: str) -> list[Path]:
@@ -63,26 +80,29 @@ def _locks_within(base: Path, name: str) -> list[Path]:
 
 
 def release(base: Path, name: str) -> None:
-    """Let go of the runs this process holds at or inside ``name`` (they are being set aside)."""
-    for path in _locks_within(base, name):
-        if path in _held:
-            _held.pop(path).close()
+    """Let go of the run ``name`` (this process is setting it aside, or gave up starting it)."""
+    path = _lock_file(base, name)
+    if path in _held:
+        _held.pop(path).close()
 
 
-def holder(base: Path, name: str) -> int | None:
-    """The process id of another live process holding ``name`` or a run inside it, if any."""
+def holder_within(base: Path, name: str) -> int | None:
+    """The process id of another live process holding a run inside the folder ``name``, if any.
+
+    The run ``name`` itself is not asked about: :func:`claim` takes it or names its holder.
+    """
     try:
         import fcntl
     except ImportError:
         return None
+    own = _lock_file(base, name)
     for path in _locks_within(base, name):
-        if path in _held:
+        if path == own or path in _held:
             continue
         with open(path) as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except OSError:
-                text = handle.read().strip()
-                return int(text) if text.isdigit() else -1
+                return _pid_in(path)
             fcntl.flock(handle, fcntl.LOCK_UN)
     return None

@@ -232,6 +232,19 @@ def run_numbers(run: Run) -> RunNumbers:
     )
 
 
+def _damage_of(run: Run) -> str | None:
+    """Why ``run``'s logs cannot be trusted for a comparison, if a damaged event file is why."""
+    try:
+        curves = read_scalars(run)
+    except DamagedLogError:
+        return "has a damaged event file, with no curve that can be read"
+    except FileNotFoundError:
+        return None
+    if curves.damaged:
+        return "has a damaged event file: its curves stop early"
+    return None
+
+
 def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> list[Run]:
     """``runs`` and the run ``partner`` from another notebook, if it finished alike (profile, seed).
 
@@ -240,7 +253,10 @@ def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> l
     """
     profile = runs[0].profile if runs else None
     other = open_run(partner)
-    if other is None or validated_epochs(other) == 0:
+    damaged = _damage_of(other) if other is not None else None
+    if damaged:
+        reason = damaged
+    elif other is None or validated_epochs(other) == 0:
         reason = "has not been run yet"
     elif not is_finished(other):
         reason = (

@@ -25,6 +25,7 @@ import dataclasses
 import errno
 import hashlib
 import os
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -130,15 +131,21 @@ def _write_text(path: Path, text: str) -> None:
 def _write_whole(notebook: Any, path: Path) -> None:
     """Write ``notebook`` to ``path`` under a temporary name first, so no reader sees half of it.
 
-    ``path`` is replaced only by a complete file; what a failed write left is removed, and the
-    error is raised.
+    ``path`` is replaced only by a complete file, with the permissions it had (a read-only
+    notebook is refused); what a failed write left is removed, and the error is raised.
     """
     import nbformat
 
+    path = path.resolve()  # a link keeps pointing at the notebook, which gets the outputs
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+    if mode is not None and not mode & 0o222:
+        raise PermissionError(errno.EACCES, "the notebook is read-only", str(path))
     partial = path.with_name(f".{path.stem}.writing.ipynb")
     text = nbformat.writes(notebook)  # as nbformat.write writes it
     try:
         _write_text(partial, text if text.endswith("\n") else text + "\n")
+        if mode is not None:
+            os.chmod(partial, mode)  # the notebook keeps who may read and write it
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -283,13 +290,18 @@ def notebook_path(argument: str) -> Path:
     """The notebook a command-line argument names.
 
     A bare NAME (``.ipynb`` optional) is the repository's notebook; an argument with a folder
-    in it is a path, from the current folder.
+    in it, even ``./``, is a path from the current folder.
     """
     if not argument.endswith(".ipynb"):
         argument += ".ipynb"
-    if len(Path(argument).parts) == 1:
+    if _is_bare_name(argument):
         return REPO_ROOT / argument
     return Path(argument).expanduser().absolute()
+
+
+def _is_bare_name(argument: str) -> bool:
+    # Not Path(argument).parts: pathlib drops a leading "./", which names the current folder.
+    return "/" not in argument and os.sep not in argument and not argument.startswith("~")
 
 
 def _checked_sources(arguments: list[str], parser: argparse.ArgumentParser) -> list[Path]:
@@ -303,7 +315,7 @@ def _checked_sources(arguments: list[str], parser: argparse.ArgumentParser) -> l
         )
     for argument, source in sources.items():
         here = Path.cwd() / source.name
-        if len(Path(argument).parts) == 1 and here.is_file() and not here.samefile(source):
+        if _is_bare_name(argument) and here.is_file() and not here.samefile(source):
             parser.error(
                 f"{argument} could be the repository's {source} or {here}: give the path of the "
                 f"one to run (./{source.name} for the one in this folder)"

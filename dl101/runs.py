@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import numbers
 import os
 import time
 from collections.abc import Mapping
@@ -158,6 +159,8 @@ def _checked_name(name: str) -> str:
     climbs out (``..``).
     """
     parts = [part for part in PurePosixPath(str(name).replace(os.sep, "/")).parts if part != "."]
+    if parts and parts[0] == in_use.LOCKS_FOLDER:
+        parts = []  # the locks' own folder is no run
     if (
         not isinstance(name, str)
         or str(name).startswith(("/", os.sep))
@@ -187,28 +190,62 @@ def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: o
 
 def _create_run(base: Path, name: str, settings: Mapping[str, object]) -> Run:
     name = _checked_name(name)
+    recorded = _checked_settings(settings)
     check_log_dir(base)
     folder = base / name
-    if (process := in_use.holder(base, name)) is not None:
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a run folder: give the run another name.")
+    try:
+        process = in_use.claim(base, name)
+        if process is None:
+            process = in_use.holder_within(base, name)
+            if process is not None:
+                in_use.release(base, name)
+    except OSError as error:
         raise RuntimeError(
-            f"The run {name!r} in {base} is in use by process {process}: another notebook "
-            "kernel or `make run` created it and has not ended, and may still be training it "
-            "or reading its curves. Wait for it to finish or shut that kernel down, then run "
-            "this again; or give this run another name."
+            f"The run {name!r} cannot be started in {base} ({error.strerror or error}; "
+            f"{free_space(base)}). Free some space or set {LOG_DIR_VARIABLE} to another folder."
+        ) from None
+    if process is not None:
+        raise RuntimeError(
+            f"The run {name!r} in {base} is in use by "
+            + (f"process {process}" if process > 0 else "another process")
+            + ": another notebook kernel or `make run` created it and has not ended, and may "
+            "still be training it or reading its curves. Wait for it to finish or shut that "
+            "kernel down, then run this again; or give this run another name."
         )
     if folder.exists() and any(folder.iterdir()):
-        in_use.release(base, name)
         kept = _set_aside_name(folder)
         folder.rename(kept)
         print(
             f"An earlier run named {name!r} was kept aside as {kept.name!r}; this run starts afresh."
         )
     folder.mkdir(parents=True, exist_ok=True)
-    in_use.claim(base, name)
-    recorded = {key: value for key, value in settings.items() if value is not None}
     if recorded:
         _write_settings(folder / SETTINGS_FILE, recorded)
     return Run(name, folder, recorded)
+
+
+def _checked_settings(settings: Mapping[str, object]) -> dict[str, object]:
+    """The settings to record: ``None`` left out, numpy numbers made plain, types checked.
+
+    A setting of the wrong kind is refused here, where it is given, rather than recorded and
+    then refused as damaged each time the run is read back.
+    """
+    recorded: dict[str, object] = {}
+    for key, value in settings.items():
+        if value is None:
+            continue
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            value = int(value)
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = float(value)
+        types = SETTING_TYPES.get(key)
+        if types and (isinstance(value, bool) or not isinstance(value, types)):
+            kinds = " or ".join(t.__name__ for t in types)
+            raise ValueError(f"The run setting {key}={value!r} must be a {kinds}.")
+        recorded[key] = value
+    return recorded
 
 
 def _write_settings(path: Path, settings: Mapping[str, object]) -> None:

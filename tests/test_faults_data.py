@@ -409,3 +409,28 @@ def test_an_archive_in_a_folder_that_cannot_be_written_is_unpacked_into_data(
     )
     assert os.listdir(mount) == [CIFAR10_ARCHIVE]
     assert os.listdir(data.REPO_DATA_DIR) == [data.CIFAR10_FOLDER]
+
+
+def test_an_mnist_file_with_no_images_is_refused(tmp_path: Path) -> None:
+    empty = np.zeros((0, 28, 28), np.uint8)
+    labels = np.zeros(0, np.uint8)
+    np.savez(tmp_path / data.MNIST_FILE, x_train=empty, y_train=labels, x_test=empty, y_test=labels)
+
+    with pytest.raises(DataError, match=r"is corrupt: x_train holds no images"):
+        data.load_mnist(tmp_path)
+
+
+def test_a_download_can_be_read_by_everyone_who_may_read_its_folder(
+    tmp_path: Path, web_root: tuple[Path, str]
+) -> None:
+    served, url = web_root
+    (served / "file.bin").write_bytes(b"data")
+    old_umask = os.umask(0o022)
+    try:
+        saved = data.download(
+            Download(f"{url}/file.bin", "sha256", sha256(b"data")), tmp_path / "file.bin", False
+        )
+    finally:
+        os.umask(old_umask)
+
+    assert oct(saved.stat().st_mode & 0o777) == "0o644"

@@ -286,3 +286,22 @@ def test_a_summary_without_validation_because_of_damage_says_so(copy: runs.Run) 
         f"{copy.folder} has no {VALIDATION} curve: the event file {damaged} is damaged: it has "
         f"a corrupted record at byte {graph}"
     )
+
+
+def test_a_partner_with_a_damaged_log_is_named_as_damaged_not_as_never_run(
+    copy: runs.Run, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    damaged = tflearn_file(copy)
+    cut(damaged, validation_records(damaged)[-1] + 30)
+    monkeypatch.setenv(runs.LOG_DIR_VARIABLE, str(copy.folder.parent))
+    this = runs.new_run("pair/this", epochs=3)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DamagedLogWarning)
+        compared = reports.with_finished_partner([this], copy.name, "partner.ipynb")
+
+    assert compared == [this]
+    assert (
+        f"Not compared with {copy.name}: that run has a damaged event file: its curves stop early."
+        in capsys.readouterr().out
+    )

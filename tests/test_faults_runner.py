@@ -327,3 +327,43 @@ def test_a_full_disk_fails_one_notebook_of_a_batch_and_the_others_still_run(
         "smoke"
     )
     assert (executed / "two.ipynb").read_text() == GOOD
+
+
+def test_a_path_starting_with_dot_slash_is_the_file_in_this_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert run_notebooks.notebook_path("./start_here.ipynb") == tmp_path / "start_here.ipynb"
+    assert run_notebooks.notebook_path("start_here") == run_notebooks.REPO_ROOT / "start_here.ipynb"
+
+
+def executed_copy(tmp_path: Path) -> run_notebooks.Outcome:
+    executed = write_notebook(tmp_path / "executed" / "mine.ipynb", "print('ran')")
+    return run_notebooks.Outcome("mine", True, 1.0, "executed", executed)
+
+
+def test_writing_back_through_a_link_keeps_the_link_and_the_files_permissions(
+    tmp_path: Path,
+) -> None:
+    notebook = write_notebook(tmp_path / "notebooks" / "mine.ipynb", "print('before')")
+    notebook.chmod(0o600)
+    link = tmp_path / "mine.ipynb"
+    link.symlink_to(notebook)
+
+    outcome = run_notebooks.write_back(executed_copy(tmp_path), link)
+
+    assert outcome.succeeded, outcome.detail
+    assert link.is_symlink() and "print('ran')" in notebook.read_text()
+    assert oct(notebook.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_read_only_notebook_is_not_written_back(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "mine.ipynb", "print('before')")
+    notebook.chmod(0o444)
+
+    outcome = run_notebooks.write_back(executed_copy(tmp_path), notebook)
+
+    assert not outcome.succeeded
+    assert "could not be written back: the notebook is read-only" in outcome.detail
+    assert "print('before')" in notebook.read_text()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -222,3 +224,76 @@ def test_a_disk_that_fills_up_during_training_is_named_with_its_free_space(
     assert str(raised.value).startswith(
         f"The logs of 'group/run' could not be written to {run.folder}: its disk is full ("
     )
+
+
+START_TOGETHER = """
+import sys, time
+from dl101 import runs
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+try:
+    runs.new_run("group/run", root=sys.argv[1], epochs=1)
+    print("started", flush=True)
+    time.sleep(3)
+except RuntimeError as error:
+    print("refused:", error, flush=True)
+"""
+
+
+def test_two_processes_starting_the_same_run_at_once_never_both_get_it(tmp_path: Path) -> None:
+    # An earlier run is there, so a second winner would set the first one's folder aside.
+    (tmp_path / "group" / "run").mkdir(parents=True)
+    (tmp_path / "group" / "run" / "events").write_text("earlier")
+    for attempt in range(5):
+        start = str(time.time() + 1.5)
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", START_TOGETHER, str(tmp_path), start],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        said = [process.communicate(timeout=60)[0].strip() for process in processes]
+
+        (refused,) = [text for text in said if text.startswith("refused:")]
+        (started,) = [text for text in said if text.endswith("started")]
+        assert refused.startswith("refused: The run 'group/run' in "), said
+        assert re.search(r"is in use by process \d+: another notebook kernel", refused), said
+        # One earlier folder set aside per attempt, never the winner's own.
+        assert len(list((tmp_path / "group").glob("run.previous-*"))) == attempt + 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"seed": 1.5}, "The run setting seed=1.5 must be a int."),
+        ({"seed": "3"}, "The run setting seed='3' must be a int."),
+        ({"batch_size": 2.5}, "The run setting batch_size=2.5 must be a int."),
+    ],
+)
+def test_a_setting_of_the_wrong_kind_is_refused_where_it_is_given(
+    tmp_path: Path, settings: dict, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        runs.new_run("group/run", root=tmp_path, **settings)
+    assert not (tmp_path / "group" / "run").exists()
+
+
+def test_numpy_numbers_are_recorded_as_plain_ones(tmp_path: Path) -> None:
+    run = runs.new_run("group/run", root=tmp_path, seed=np.int64(3), learning_rate=np.float32(0.5))
+
+    reread = runs.open_run("group/run", root=tmp_path)
+    assert reread is not None and reread.seed == run.seed == 3
+    assert reread.learning_rate == 0.5
+
+
+def test_the_locks_folder_and_a_file_are_no_runs(tmp_path: Path) -> None:
+    runs.new_run("group/run", root=tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+
+    with pytest.raises(ValueError, match="A run name must be a relative path"):
+        runs.new_run(".runs-in-use", root=tmp_path)
+    with pytest.raises(ValueError, match=r"notes\.txt is a file, not a run folder"):
+        runs.new_run("notes.txt", root=tmp_path)
+    assert (tmp_path / ".runs-in-use").is_dir() and (tmp_path / "notes.txt").read_text() == "mine"

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from dl101 import claims
 from dl101.tensorboard_logs import read_scalars
 
 import nbformat
@@ -96,3 +97,44 @@ def test_what_the_convnet_recorded_is_what_it_trained_with(
         recorded["learning_rate"]
     )
     assert recorded["optimizer"] == "Adam"
+
+
+def test_each_step_is_shown_against_the_model_it_changes(notebook: nbformat.NotebookNode) -> None:
+    (cell,) = [c for c in notebook.cells if c.source == "dl101.claims.mnist_steps(table)"]
+    (shown,) = [o.data["text/markdown"] for o in cell.outputs if "data" in o]
+
+    for model, base, _ in claims.MNIST_STEPS:
+        assert f"| {model}: " in shown and f"(minus {base}) |" in shown
+    assert "A step **held** if it held in every seed" in shown
+
+
+def test_every_run_records_the_seed_the_notebook_was_given(log_dir: Path) -> None:
+    for name in MODELS:
+        settings = json.loads((log_dir / "keras_mnist" / name / "run_settings.json").read_text())
+        assert settings["seed"] == 0, name
+
+
+@pytest.mark.skipif(REAL_DATA_DIR is None, reason="set DL101_DATA_DIR to the real MNIST")
+def test_the_seed_study_runs_the_notebook_with_a_seed_and_records_every_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dl101 import seed_study
+
+    monkeypatch.setenv("DL101_DATA_DIR", str(REAL_DATA_DIR))
+    monkeypatch.setenv(seed_study.RECORDS_VARIABLE, str(tmp_path / "records"))
+    monkeypatch.setenv("DL101_LOG_DIR", str(tmp_path / "logs"))
+
+    # Seed 0 is recorded already (made up here): only seed 1 is run.
+    for name in seed_study.NOTEBOOK_RUNS["keras_mnist"]:
+        path = seed_study.record_path(f"mnist_{name}", 0)
+        path.parent.mkdir(parents=True)
+        path.write_text("{}")
+
+    assert seed_study.main(["--profile", "smoke", "--seeds", "2", "--runs", "keras_mnist"]) == 0
+
+    for name in MODELS:
+        record = json.loads(seed_study.record_path(f"mnist_{name}", 1).read_text())
+        assert record["settings"]["seed"] == 1 and record["profile"] == "smoke", name
+        assert len(record["validation_accuracy"]) == 1  # one epoch in the smoke profile
+    assert seed_study.record_path("mnist_convnet", 0).read_text() == "{}"
+    assert seed_study.missing(range(2), ["keras_mnist"]) == []
