@@ -28,7 +28,7 @@ full-results: $(INSTALLED)
 	$(BIN)/python -m dl101.results_archive --profile full
 	$(BIN)/python -m dl101.results_section
 
-# Maintainers: the seed study, every distinct CIFAR-10 run with seeds 0-4 in the cpu profile
+# Maintainers: the seed study, every distinct CIFAR-10 run and keras_mnist with seeds 0-4 in the cpu profile
 # (hours on a CPU; it resumes where it stopped), then its page, results/seed_study/README.md.
 seeds: $(INSTALLED)
 	$(BIN)/python -m dl101.seed_study $(SEED_STUDY_ARGS); status=$$?; \
