@@ -18,6 +18,7 @@ import errno
 import json
 import numbers
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,15 +50,18 @@ PROBE_BYTES = 1 << 20
 
 
 def check_log_dir(folder: Path | None = None) -> Path:
-    """The log directory, created if need be; a clear error when it cannot be written to."""
+    """The log directory, created if need be; a clear error when it cannot be written to.
+
+    Creating an empty file still works on a full disk, so the free space is asked too: less
+    than PROBE_BYTES, about what one run's logs need, counts as full.
+    """
     folder = folder or log_dir()
     probe = folder / f".write-test-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with open(probe, "wb") as handle:
-            handle.write(bytes(PROBE_BYTES))
-            handle.flush()
-            os.fsync(handle.fileno())
+        probe.touch()
+        if shutil.disk_usage(folder).free < PROBE_BYTES:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     except OSError as error:
         if error.errno == errno.ENOSPC:
             raise RuntimeError(
