@@ -58,6 +58,8 @@ class Part:
     margin: Callable[[Mapping[str, Any]], float]
     holds: Callable[[float], bool] = _positive
     as_accuracy: bool = False
+    decimals: int = 1  # of a point: MNIST's steps differ by hundredths, CIFAR-10's by tenths
+    words: tuple[str, str] = ("held", "did not hold")  # this run's outcome, in the part's terms
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class Claim:
     text: str
     roles: Mapping[str, tuple[str, str]]  # role -> (run label in the notebook, seed-study run)
     parts: tuple[Part, ...]
+
+    @property
+    def study_only(self) -> bool:
+        """True when no notebook trains the claim's runs (no run labels): only the study has them."""
+        return not any(label for label, _ in self.roles.values())
 
 
 @dataclass(frozen=True)
@@ -86,17 +93,24 @@ class PartResult:
         return sum(self.part.holds(margin) for margin in self.study.values) if self.study else 0
 
     def _shown(self, margin: float) -> str:
-        return f"{margin:.1%}" if self.part.as_accuracy else f"{100 * margin:+.1f} points"
+        if self.part.as_accuracy:
+            return f"{margin:.1%}"
+        return f"{100 * margin:+.{self.part.decimals}f} points"
 
-    def row(self) -> str:
-        if self.this_run is None:
+    def row(self, study_only: bool = False) -> str:
+        if study_only:
+            this_run = "not trained here"
+        elif self.this_run is None:
             this_run = "not run yet"
         else:
-            held = "held" if self.held_in_this_run else "did not hold"
+            held = self.part.words[0] if self.held_in_this_run else self.part.words[1]
             this_run = f"{self._shown(self.this_run)} ({held})"
         if self.study is None or self.outcome is None:
             return f"| {self.part.text} | {this_run} | no seeds recorded yet | | |"
-        spread = self.study.percent() if self.part.as_accuracy else self.study.points()
+        if self.part.as_accuracy:
+            spread = self.study.percent()
+        else:
+            spread = self.study.points(self.part.decimals)
         return (
             f"| {self.part.text} | {this_run} | {spread} "
             f"| {self.held_in_seeds} of {len(self.study.values)} | {self.outcome.value} |"
@@ -112,6 +126,7 @@ class Verdict:
     held: bool | None  # in this run, every part; None: the runs it needs are not all there
     parts: tuple[PartResult, ...] = ()
     study_note: str = ""
+    study_only: bool = False  # the notebook trains none of the claim's runs
 
     @property
     def outcome(self) -> Outcome | None:
@@ -130,12 +145,14 @@ class Verdict:
             f"| part of the claim | this run | over the study's {_seeds(seeds)}: mean ± sd "
             "(range) | held in | over the seeds |",
             "|---|---|---|---|---|",
-            *(part.row() for part in self.parts),
+            *(part.row(self.study_only) for part in self.parts),
         ]
         return "\n".join(lines)
 
     def _verdict_text(self) -> str:
-        if self.held is None:
+        if self.study_only:
+            this_run = "this notebook does not train these runs"
+        elif self.held is None:
             this_run = "not tested in this run yet"
         else:
             this_run = "in this run it held" if self.held else "in this run it did not hold"
@@ -234,6 +251,7 @@ def _verdict(
         held=held,
         parts=parts,
         study_note=study_note,
+        study_only=claim.study_only,
     )
 
 
@@ -584,10 +602,14 @@ def learning_rate_recipe(runs: Sequence[Run]) -> str:
     unstable = [run.learning_rate for run in runs if exploded(run)]
     if not stable:
         return "Every learning rate exploded: check that the inputs were scaled to [0, 1]."
-    return (
+    chosen = stable[-1] / 2
+    text = (
         f"Exploded: {', '.join(map(str, unstable)) or 'none'}. The largest rate that did not "
-        f"explode was **{stable[-1]}**, so the recipe says to use **{stable[-1] / 2}**."
+        f"explode was **{stable[-1]}**, so the recipe says to use **{chosen}**."
     )
+    if chosen not in [run.learning_rate for run in runs]:
+        text += f" This sweep did not train {chosen}: add it to the list of rates and see."
+    return text
 
 
 # This tutorial's goal for the MNIST convnet (the slides set no number).
@@ -601,7 +623,9 @@ def keras_mnist_summary(table: ResultsTable) -> str:
     target = "at least" if convnet.final_validation_accuracy >= MNIST_TARGET else "short of"
     change = softmax.final_validation_accuracy - first.final_validation_accuracy
     return (
-        f"The slides' first model reached {first.final_validation_accuracy:.2%} on the test set; "
+        f"The slides' first model (sigmoid outputs, SGD at learning rate "
+        f"{first.settings.get('learning_rate')}) reached {first.final_validation_accuracy:.2%} on "
+        "the test set; "
         f"the small convnet reached {convnet.final_validation_accuracy:.2%} ({target} this "
         f"tutorial's goal of {MNIST_TARGET:.0%}, after {convnet.settings.get('epochs')} epochs in "
         f"the `{convnet.settings.get('profile')}` profile). The best model was **{best.name}**. "
@@ -641,6 +665,8 @@ def _step_claim(model: str, base: str, change: str) -> Claim:
             Part(
                 f"{model}: {change} (minus {base})",
                 _gain("step", "base"),
+                decimals=2,
+                words=("helped", "did not help"),
             ),
         ),
     )

@@ -143,7 +143,7 @@ def summarize(run: Run) -> RunResult:
 
 
 def _setting_text(key: str, value: object) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 10_000:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1_000:
         value = f"{value:,}"
     return f"{key.replace('_', ' ')} {value}"
 

@@ -75,11 +75,13 @@ class Spread:
     def sd(self) -> float:
         return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
 
-    def points(self) -> str:
+    def points(self, decimals: int = 1) -> str:
         """``+0.3 ± 0.6 (-0.4 to +1.1)`` in percentage points, for margins and accuracies."""
         low, high = min(self.values), max(self.values)
+        d = decimals
         return (
-            f"{100 * self.mean:+.1f} ± {100 * self.sd:.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
+            f"{100 * self.mean:+.{d}f} ± {100 * self.sd:.{d}f} "
+            f"({100 * low:+.{d}f} to {100 * high:+.{d}f})"
         )
 
     def percent(self) -> str:

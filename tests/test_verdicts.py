@@ -147,3 +147,40 @@ def test_the_fast_learning_rate_note_counts_the_seeds_that_never_left_chance() -
         "Learning rate 0.01 never left chance in 2 of 3 seeds of the study; "
         "the others ended at seed 2: 45.0%."
     )
+
+
+def test_a_claim_only_the_study_trains_says_the_notebook_does_not_train_it() -> None:
+    # The slides' rule for the learning rate: batch 2,000 at a smaller rate ahead in every seed,
+    # at a larger rate behind in every seed.
+    records = {
+        "batch_2000": {seed: numbers(0.50) for seed in range(3)},
+        "batch_2000_lr_down": {seed: numbers(0.52) for seed in range(3)},
+        "batch_2000_lr_up": {seed: numbers(0.45) for seed in range(3)},
+    }
+    verdict = claims.learning_rate_scaling(records)
+    text = verdict._repr_markdown_()
+
+    assert [part.outcome for part in verdict.parts] == [Outcome.HELD, Outcome.DID_NOT_HOLD]
+    assert text.count("| not trained here |") == 2
+    assert text.endswith(
+        "**Verdict:** this notebook does not train these runs; over the study's 3 seeds: "
+        "**did not hold**."
+    )
+
+
+def test_the_learning_rate_recipe_names_a_halved_rate_the_sweep_did_not_train(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    sweep = [SimpleNamespace(learning_rate=rate) for rate in (0.1, 1.0, 10.0, 0.01, 100.0)]
+    monkeypatch.setattr(claims, "exploded", lambda run: run.learning_rate >= 10)
+
+    text = claims.learning_rate_recipe(sweep)  # type: ignore[arg-type]
+    assert text == (
+        "Exploded: 10.0, 100.0. The largest rate that did not explode was **1.0**, so the recipe "
+        "says to use **0.5**. This sweep did not train 0.5: add it to the list of rates and see."
+    )
+
+    sweep.append(SimpleNamespace(learning_rate=0.5))
+    assert claims.learning_rate_recipe(sweep).endswith("use **0.5**.")  # type: ignore[arg-type]
