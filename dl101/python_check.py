@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-OLDEST = (3, 11, 4)  # tarfile's extraction filters, which keep archives in their folder
+OLDEST = (3, 11, 5)  # soupsieve 4.1.2 (pinned) needs it; 3.11.4 brought tarfile's safe filters
 NEWEST_MINOR = (3, 13)  # TensorFlow 2.20 and the pinned numpy
 
 
@@ -17,8 +17,8 @@ def problem(version: tuple[int, ...]) -> str | None:
     shown = ".".join(map(str, version[:3]))
     if tuple(version[:3]) < OLDEST:
         return (
-            f"Python {shown} is too old: 3.11.4 or newer is needed (it unpacks downloaded "
-            "archives safely). Install a newer Python and run make with PYTHON=/path/to/python3."
+            f"Python {shown} is too old: 3.11.5 or newer is needed (a pinned library, "
+            "soupsieve, needs it). Install a newer Python and run make with PYTHON=/path/to/python3."
         )
     if tuple(version[:2]) > NEWEST_MINOR:
         return (

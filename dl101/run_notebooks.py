@@ -128,7 +128,7 @@ def _write_text(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
-def _write_whole(notebook: Any, path: Path) -> None:
+def write_whole(notebook: Any, path: Path) -> None:
     """Write ``notebook`` to ``path`` under a temporary name first, so no reader sees half of it.
 
     ``path`` is replaced only by a complete file, with the permissions it had (a read-only
@@ -158,7 +158,7 @@ def _stamp(path: Path, profile: str, seconds: float) -> None:
 
     notebook = nbformat.read(path, as_version=4)
     notebook_outputs.stamp(notebook, profile, seconds)
-    _write_whole(notebook, path)
+    write_whole(notebook, path)
 
 
 def execute(
@@ -268,7 +268,7 @@ def write_back(outcome: Outcome, source: Path | None = None) -> Outcome:
     try:
         notebook = nbformat.read(outcome.executed, as_version=4)
         notebook_outputs.clean(notebook, log_dir())
-        _write_whole(notebook, source)
+        write_whole(notebook, source)
     except Exception as error:
         return dataclasses.replace(
             outcome,

@@ -246,7 +246,7 @@ def test_the_tensorboard_command_quotes_a_path_with_spaces(
 
 @pytest.mark.parametrize(
     ("version", "expected"),
-    [((3, 11, 2), "too old: 3.11.4 or newer"), ((3, 14, 0), "too new"), ((3, 11, 4), None)],
+    [((3, 11, 4), "too old: 3.11.5 or newer"), ((3, 14, 0), "too new"), ((3, 11, 5), None)],
 )
 def test_make_refuses_a_python_it_cannot_run_on(
     version: tuple[int, ...], expected: str | None
