@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -22,6 +24,20 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
+def let_magics_find_tensorboard() -> None:
+    """Put the kernel's own ``tensorboard`` program first on ``PATH``, where ``%tensorboard`` looks.
+
+    Jupyter started as ``.venv/bin/jupyter lab``, without activating the environment, gives its
+    kernels a ``PATH`` without ``.venv/bin``, so the magic could not start TensorBoard.
+    """
+    folder = os.path.dirname(sys.executable)
+    if shutil.which("tensorboard", path=folder) is None:
+        return  # a host whose TensorBoard is elsewhere: leave PATH as it is
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != folder:
+        os.environ["PATH"] = os.pathsep.join([folder, path]) if path else folder
+
+
 def check_setup() -> None:
     """Check Python and print the versions of the libraries and where TensorBoard logs go."""
     if sys.version_info[:2] < OLDEST_PYTHON:
@@ -34,6 +50,7 @@ def check_setup() -> None:
         framework = ("Keras", version("keras"))
     print(f"TensorFlow {version('tensorflow')} | {framework[0]} {framework[1]}")
     print(f"TensorBoard logs go to {shown_path(log_dir())}")
+    let_magics_find_tensorboard()
 
 
 def prepare_notebook(profile_name: str | None = None, dataset: str = "cifar10") -> Profile:

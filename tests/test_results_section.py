@@ -82,7 +82,7 @@ def test_the_whole_sets_time_is_estimated_only_for_what_has_not_run() -> None:
 
 def _row(title: str, held: bool | None) -> results_section.Row:
     full = None if held is None else {"verdict": {"held": held}}
-    return results_section.Row("", title, "", "", "", "cpu", "", b"", full)
+    return results_section.Row("", title, "", "held", 5, "held in every seed", "cpu", b"", full)
 
 
 def test_the_claims_that_failed_at_scale_are_named_plainly() -> None:
@@ -99,3 +99,28 @@ def test_the_claims_that_failed_at_scale_are_named_plainly() -> None:
     assert results_section.claims_at_scale([_row("Dropout", True)]) == [
         "At the article's scale (all 1 experiments run), every claim held."
     ]
+
+
+def test_a_results_row_says_each_outcome_in_a_word_or_two() -> None:
+    row = results_section.Row(
+        "experiment_2_l2", "L2", "a smaller gap", "held", 5, "too close to call", "cpu", b"",
+        {"verdict": {"held": False}},
+    )  # fmt: skip
+    text = results_section.section([row], {})
+
+    assert "| committed run (`cpu` profile) | over 5 seeds (the verdict) |" in text
+    assert (
+        "| [L2](experiment_2_l2.ipynb) | a smaller gap | held | **too close to call** "
+        "| did not hold | [committed](docs/results/experiment_2_l2.png), "
+        "[`full`](results/full/experiment_2_l2.png) |"
+    ) in text
+
+
+def test_the_verdict_of_a_notebooks_own_run_is_read_apart_from_the_studys() -> None:
+    parts = results_section.VERDICT_PARTS.match(
+        "in this run it did not hold; over the study's 5 seeds: **held in every seed**"
+    )
+    assert parts and parts["this_run"] == "did not hold" and parts["seeds"] == "5"
+    assert parts["outcome"] == "held in every seed"
+    # A verdict on the study's runs alone is not the notebook's own.
+    assert not results_section.VERDICT_PARTS.match("this notebook does not train these runs; ...")

@@ -1,0 +1,152 @@
+"""Open a notebook on a hosted Jupyter (Colab, Kaggle): its badges and first cell, from one address.
+
+The repository's public address is written once, in ``pyproject.toml`` (``[project.urls]
+Repository`` and ``[tool.dl101] branch``). ``python -m dl101.hosted`` writes from it, into every
+notebook, the "Open in Colab" and "Open in Kaggle" badges under the title and the first code
+cell, which on a host clones the repository and runs :mod:`dl101.hosted_setup`; ``--check`` says
+whether the notebooks agree with it (the tests run it). The README's badges come from the same
+functions (:mod:`dl101.results_section`). A fork changes the two lines and runs the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from dl101.paths import REPO_ROOT
+from dl101.run_notebooks import NOTEBOOKS, write_whole
+
+import nbformat
+
+FIRST_CELL_ID = "open-on-a-host"
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+KAGGLE_BADGE = "https://kaggle.com/static/images/open-in-kaggle.svg"
+HOSTED_NOTE = (
+    "On Colab or Kaggle, the first code cell below fetches this repository and the libraries the\n"
+    "host lacks; anywhere else it does nothing."
+)
+
+
+@dataclass(frozen=True)
+class Repository:
+    url: str  # https://github.com/OWNER/NAME
+    branch: str
+
+    @property
+    def folder(self) -> str:
+        """The folder a clone gets: the repository's name."""
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+    def file_url(self, path: str) -> str:
+        return f"{self.url}/blob/{self.branch}/{path}"
+
+    def colab_url(self, path: str) -> str:
+        github_path = self.url.removeprefix("https://github.com/")
+        return f"https://colab.research.google.com/github/{github_path}/blob/{self.branch}/{path}"
+
+    def kaggle_url(self, path: str) -> str:
+        return f"https://kaggle.com/kernels/welcome?src={self.file_url(path)}"
+
+
+def repository(pyproject: Path = REPO_ROOT / "pyproject.toml") -> Repository:
+    """The address and branch written in ``pyproject.toml``."""
+    settings = tomllib.loads(pyproject.read_text())
+    url = settings["project"]["urls"]["Repository"]
+    if not url.startswith("https://github.com/"):
+        raise ValueError(
+            f"{pyproject}: [project.urls] Repository must be a https://github.com/OWNER/NAME "
+            f"address (Colab and Kaggle open notebooks from GitHub); it is {url!r}."
+        )
+    return Repository(url.rstrip("/"), settings["tool"]["dl101"]["branch"])
+
+
+def badges(notebook: str, repo: Repository | None = None) -> str:
+    """Markdown: the two badges that open ``notebook`` (a name without .ipynb) on a host."""
+    repo = repo or repository()
+    path = f"{notebook}.ipynb"
+    return (
+        f"[![Open In Colab]({COLAB_BADGE})]({repo.colab_url(path)}) "
+        f"[![Open in Kaggle]({KAGGLE_BADGE})]({repo.kaggle_url(path)})"
+    )
+
+
+def first_cell_source(repo: Repository | None = None) -> str:
+    """The first code cell of every notebook: on Colab or Kaggle, set up; elsewhere, nothing."""
+    repo = repo or repository()
+    return f"""\
+# extra code: on Colab or Kaggle, fetch this repository and what the host lacks (elsewhere: nothing)
+import importlib.util
+import os
+import runpy
+import subprocess
+
+ADDRESS = "{repo.url}"
+try:
+    on_a_host = importlib.util.find_spec("google.colab") is not None  # Colab
+except ModuleNotFoundError:  # no google package at all
+    on_a_host = False
+on_a_host = on_a_host or "KAGGLE_KERNEL_RUN_TYPE" in os.environ  # Kaggle
+if on_a_host and importlib.util.find_spec("dl101") is None:
+    if not os.path.isdir("{repo.folder}"):
+        clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", "{repo.branch}"]
+        address = os.environ.get("DL101_REPOSITORY", ADDRESS)  # tests and forks may change it
+        subprocess.run([*clone, address, "{repo.folder}"], check=True)
+    runpy.run_path("{repo.folder}/dl101/hosted_setup.py", run_name="__main__")"""
+
+
+def _title_with_badges(title: str, notebook: str, repo: Repository) -> str:
+    heading, _, rest = title.partition("\n")
+    paragraphs = rest.strip("\n").split("\n\n")
+    generated = (badges(notebook, repo), HOSTED_NOTE)
+    earlier = ("[![Open In Colab]", HOSTED_NOTE[:30])  # what an earlier address or wording wrote
+    body = [p for p in paragraphs if not p.startswith(earlier)]
+    return "\n\n".join([heading, *generated, *body])
+
+
+def updated(notebook: nbformat.NotebookNode, name: str, repo: Repository) -> bool:
+    """Write the badges and the first cell into ``notebook``; whether anything changed."""
+    before = nbformat.writes(notebook)
+    title = notebook.cells[0]
+    title.source = _title_with_badges(title.source, name, repo)
+    source = first_cell_source(repo)
+    cells = [cell for cell in notebook.cells if cell.get("id") == FIRST_CELL_ID]
+    if cells:
+        cells[0].source = source
+    else:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.id = FIRST_CELL_ID
+        notebook.cells.insert(1, cell)
+    return nbformat.writes(notebook) != before
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a notebook disagrees"
+    )
+    args = parser.parse_args(argv)
+    repo = repository()
+    stale = []
+    for name in NOTEBOOKS:
+        path = REPO_ROOT / f"{name}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        if updated(notebook, name, repo):
+            stale.append(path.name)
+            if not args.check:
+                write_whole(notebook, path)
+    if args.check and stale:
+        print(
+            f"Not as pyproject.toml's address ({repo.url}) says: {', '.join(stale)}. "
+            "Run python -m dl101.hosted to rewrite them.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{len(stale)} notebook(s) rewritten for {repo.url} ({repo.branch}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
