@@ -110,9 +110,7 @@ def main() -> None:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     if shutil.which("nvidia-smi") is None:
-        print(
-            "No GPU here: choose a GPU runtime for the `full` profile (see README, Run on a GPU)."
-        )
+        print("No GPU here: choose a GPU runtime for the `full` profile (see docs/gpu.md).")
 
 
 if __name__ == "__main__":

@@ -213,7 +213,14 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         "executed notebooks' metadata; never edited by hand. Each verdict is made by the same "
         "`dl101.claims` function the notebook calls.",
         "",
-        "| notebook | wall time | the article's claim | verdict |",
+        "Each notebook ran once, with seed 0: one sample, judged on its own, with no seed study of "
+        "its own (the `cpu` profile's [seed study](../seed_study/README.md) gives a sense of how "
+        "far runs differ between seeds). A verdict and a claim's wording are those of the code on "
+        "the run's date; runs made before the notebooks measured training accuracy with a pass "
+        "over the training images show tflearn's running average instead (see "
+        "[how the results are measured](../../docs/profiles.md#how-the-results-are-measured)).",
+        "",
+        "| notebook | wall time | the claim, as worded then | verdict |",
         "|---|---|---|---|",
     ]
     for entry in entries:
@@ -235,7 +242,7 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
                 "",
                 f"Not published: {entry['status']}. To publish it, run "
                 f"`make full-results NOTEBOOKS={entry['notebook']}` (it takes hours on a CPU: see "
-                "[Run profiles](../../README.md#run-profiles)).",
+                "[Run profiles](../../docs/profiles.md)).",
             ]
             continue
         versions = ", ".join(f"{name} {number}" for name, number in entry["versions"].items())

@@ -21,9 +21,11 @@ import statistics
 import sys
 from dataclasses import dataclass
 
+from dl101.hosted import badges
 from dl101.notebook_outputs import METADATA_KEY, machine_text
 from dl101.paths import REPO_ROOT
 from dl101.results_archive import published_entries
+from dl101.run_notebooks import NOTEBOOKS
 
 import nbformat
 
@@ -38,6 +40,8 @@ TABLE_START = (
     "<!-- notebooks: the time columns are written by `python -m dl101.results_section` -->"
 )
 TABLE_END = "<!-- end of notebooks -->"
+TIMES_START = "<!-- times: written by `python -m dl101.results_section` -->"
+TIMES_END = "<!-- end of times -->"
 # The notebook whose verdict tests each claim (the three-set notebook compares both networks),
 # its title in the table, and the claim in a few words (the notebook states it in full).
 EXPERIMENTS = {
@@ -214,8 +218,8 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
     committed_heading = _heading("committed run", committed_machines, one_machine)
     full_heading = _heading("`full` profile", full_machines, one_machine)
     lines = [
-        f"| notebook | what you learn | {committed_heading} | {full_heading} |",
-        "|---|---|---|---|",
+        f"| notebook | what you learn | open | {committed_heading} | {full_heading} |",
+        "|---|---|---|---|---|",
     ]
     for name, (notebook, what) in rows.items():
         t = times[name]
@@ -230,7 +234,7 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
             committed += f", {t.committed_machine}"
         if len(full_machines) > 1 and t.full_machine:
             at_scale += f", {t.full_machine}"
-        lines.append(f"| {notebook} | {what} | {committed} | {at_scale} |")
+        lines.append(f"| {notebook} | {what} | {badges(name)} | {committed} | {at_scale} |")
     where = f" on {committed_machines.pop()}" if one_machine else ""
     lines += [
         "",
@@ -239,6 +243,20 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
         + whole_set_in_full(times),
     ]
     return "\n".join(lines)
+
+
+def times_line(full: dict[str, dict]) -> str:
+    """The README's "Three ways in": how long the whole set takes, from the committed runs."""
+    times = {name: notebook_times(name, full) for name in NOTEBOOKS}
+    machines = {t.committed_machine for t in times.values()}
+    where = f" ({machines.pop()})" if len(machines) == 1 else ""
+    committed = sum(t.committed_minutes for t in times.values())
+    profiles = {t.committed_profile for t in times.values()}
+    profile = f"`{profiles.pop()}` profile" if len(profiles) == 1 else "committed runs"
+    return (
+        f"On a 2-core laptop-class CPU{where}, the whole set takes about {hours(committed)} in "
+        f"the {profile}, one notebook after another. {whole_set_in_full(times)}"
+    )
 
 
 def _heading(title: str, machines: set[str], one_machine: bool) -> str:
@@ -322,7 +340,9 @@ def with_section(readme: str, text: str) -> str:
 
 def with_notebook_table(readme: str, full: dict[str, dict]) -> str:
     before, table, after = _between(readme, TABLE_START, TABLE_END)
-    return f"{before}{TABLE_START}\n\n{notebook_table(table, full)}\n\n{TABLE_END}{after}"
+    readme = f"{before}{TABLE_START}\n\n{notebook_table(table, full)}\n\n{TABLE_END}{after}"
+    before, _, after = _between(readme, TIMES_START, TIMES_END)
+    return f"{before}{TIMES_START}\n\n{times_line(full)}\n\n{TIMES_END}{after}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -90,8 +90,8 @@ def test_no_notebook_rebuilds_a_run_folder_by_hand(name: str) -> None:
     assert not re.search(r"log_dir\(\)\s*/", code), "take the run from new_run, not a path"
 
 
-def test_readme_names_the_papermill_parameter_the_notebooks_read() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
+def test_the_docs_name_the_papermill_parameter_the_notebooks_read() -> None:
+    readme = (REPO_ROOT / "docs" / "profiles.md").read_text()
 
     assert "-p profile_name smoke" in readme
     assert not re.search(r"-p profile\b(?!_)", readme)
@@ -117,6 +117,7 @@ def _markdown_documents() -> list[tuple[str, str]]:
             REPO_ROOT / "README.md",
             REPO_ROOT / "data" / "README.md",
             *RESULTS.glob("*/README.md"),
+            *(REPO_ROOT / "docs").glob("*.md"),
         ]
     ]
     for name in NOTEBOOKS:
@@ -169,3 +170,21 @@ def test_a_notebook_shows_its_partners_run_as_the_partner_committed_it() -> None
     assert three["few_layers"] == few["few_layers"]
     if "three_layer_sets" in few:
         assert few["three_layer_sets"] == three["three_layer_sets"]
+
+
+def test_every_layer_table_a_committed_notebook_shows_is_its_network() -> None:
+    from dl101.article_networks import NOTEBOOK_NETWORKS
+    from dl101.tflearn_training import layer_summary
+
+    for name, networks in NOTEBOOK_NETWORKS.items():
+        notebook = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4)
+        shown = [
+            output["data"]["text/markdown"]
+            for cell in notebook.cells
+            for output in cell.get("outputs", [])
+            if output.get("data", {})
+            .get("text/markdown", "")
+            .startswith("| layer | output shape | weights and biases |")
+        ]
+        expected = [layer_summary(build())._repr_markdown_() for build in networks]
+        assert shown == expected, name

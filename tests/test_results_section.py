@@ -22,9 +22,11 @@ def test_the_notebook_table_keeps_its_prose_and_gains_each_notebooks_times() -> 
     rows = table.splitlines()
 
     # The committed runs on one machine, the `full` run on another: each heading names its own.
-    assert rows[0].startswith("| notebook | what you learn | committed run (")
+    assert rows[0].startswith("| notebook | what you learn | open | committed run (")
     assert rows[0].endswith(" | `full` profile (Some CPU, 8 cores) |")
-    assert rows[2].startswith("| [`start_here.ipynb`](start_here.ipynb) | one neuron | ")
+    assert rows[2].startswith(
+        "| [`start_here.ipynb`](start_here.ipynb) | one neuron | [![Open In Colab]("
+    )
     assert rows[2].endswith(" min (`cpu`) | the same: it does not depend on the profile |")
     assert rows[3].startswith("| `experiment_2_l2.ipynb` | L2, written by hand | ")
     assert rows[3].endswith(" | not measured yet |")
@@ -45,7 +47,7 @@ def test_on_one_machine_the_table_names_it_once() -> None:
     table = results_section.notebook_table(TABLE, {})
 
     (line,) = [row for row in table.splitlines() if row.startswith("| `experiment_2_l2")]
-    assert line.count(" | ") == 3 and ", 2 cores" not in line
+    assert line.count(" | ") == 4 and ", 2 cores" not in line
     assert "one notebook at a time on " in table
 
 
