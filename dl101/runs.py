@@ -85,8 +85,8 @@ class Run:
     """One training run: its name, its log folder and the settings it was created with.
 
     The settings are readable as attributes (``run.epochs``, ``run.batch_size``,
-    ``run.learning_rate``, ``run.training_examples``, ``run.seed``, ``run.profile``); a setting
-    the run was not given is ``None``.
+    ``run.learning_rate``, ``run.training_examples``, ``run.seed``, ``run.profile``,
+    ``run.keep_probability``); a setting the run was not given is ``None``.
     """
 
     name: str
@@ -134,6 +134,11 @@ class Run:
     @property
     def profile(self) -> str | None:
         return self._setting("profile")
+
+    @property
+    def keep_probability(self) -> float | None:
+        """Dropout's share of neurons kept in training; ``None``: the run has no dropout."""
+        return self._setting("keep_probability")
 
     @property
     def seed(self) -> int:
