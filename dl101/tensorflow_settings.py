@@ -8,11 +8,13 @@ lab`` still turns oneDNN off.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import os
 import platform
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
@@ -22,6 +24,45 @@ ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 # (an AMD EPYC of the test machines, most laptops) TensorFlow's own kernels train the article's
 # network about a fifth slower; the max-pool gradient alone takes three times as long.
 X86_64_MACHINES = {"x86_64", "amd64"}  # platform.machine(), lower-cased
+
+# TensorFlow before 2.20 (2.19 on Kaggle and on Colab's older runtimes) writes CUDA and XLA
+# registration lines ("Unable to register cuDNN factory", "computation placer already
+# registered") to the process's standard error while its C++ libraries load, before any logging
+# setting applies: TF_CPP_MIN_LOG_LEVEL does not reach them. There, dl101 loads TensorFlow itself,
+# with that stream closed for the import alone.
+QUIET_FROM = (2, 20)
+
+
+@contextlib.contextmanager
+def standard_error_closed() -> Iterator[None]:
+    """Send what is written to file descriptor 2 (C and C++ code included) nowhere, for a while."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as nowhere:
+            os.dup2(nowhere.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def installed_tensorflow() -> tuple[int, int] | None:
+    """The installed TensorFlow's (major, minor), read without importing it; None if absent."""
+    try:
+        major, minor = importlib.metadata.version("tensorflow").split(".")[:2]
+        return int(major), int(minor)
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return None
+
+
+def load_noisy_tensorflow_quietly() -> None:
+    """On a TensorFlow whose loading writes to standard error, import it with that closed."""
+    version = installed_tensorflow()
+    if "tensorflow" in sys.modules or version is None or version >= QUIET_FROM:
+        return
+    with standard_error_closed():
+        import tensorflow  # noqa: F401
 
 
 def apply() -> None:
@@ -33,6 +74,7 @@ def apply() -> None:
     os.environ.setdefault(LOG_LEVEL_VARIABLE, "3")
     if platform.machine().lower() in X86_64_MACHINES:
         os.environ.setdefault(ONEDNN_VARIABLE, "1")
+    load_noisy_tensorflow_quietly()
 
 
 def onednn_in_use() -> bool:

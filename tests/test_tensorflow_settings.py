@@ -48,3 +48,32 @@ def test_a_users_own_onednn_setting_is_kept() -> None:
 def test_a_new_process_runs_onednn_as_the_environment_it_is_given_says() -> None:
     assert onednn_in_new_process({**os.environ, ONEDNN_VARIABLE: "1"})
     assert not onednn_in_new_process({**os.environ, ONEDNN_VARIABLE: "0"})
+
+
+def _run(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+
+
+def test_closing_standard_error_silences_what_c_code_writes_there_and_only_for_a_while() -> None:
+    # TensorFlow 2.19's registration lines come from C++, written straight to descriptor 2.
+    result = _run(
+        "import os\n"
+        "from dl101.tensorflow_settings import standard_error_closed\n"
+        "with standard_error_closed():\n"
+        "    os.write(2, b'Unable to register cuDNN factory\\n')\n"
+        "os.write(2, b'after\\n')\n"
+    )
+    assert result.stderr == "after\n"
+
+
+def test_with_a_quiet_tensorflow_importing_dl101_does_not_load_it() -> None:
+    # 2.20 is quiet by itself: dl101 leaves loading it to the notebook (Jupyter's runner and the
+    # seed study import dl101 and never need TensorFlow).
+    result = _run(
+        "import sys, dl101\n"
+        "from dl101.tensorflow_settings import installed_tensorflow\n"
+        "print(installed_tensorflow(), 'tensorflow' in sys.modules)"
+    )
+    assert result.stdout == "(2, 20) False\n"
