@@ -68,6 +68,8 @@ VERDICT = re.compile(
     r"\*\*Verdict:\*\* (?P<verdict>.*?)\.$",
     re.DOTALL,
 )
+# A part's row of the verdict's table ends "| 4 of 5 | too close to call |".
+PART_ROW = re.compile(r"\| (?P<held>\d+) of (?P<seeds>\d+) \| (?P<outcome>[^|]+) \|$", re.MULTILINE)
 # "in this run it held; over the study's 5 seeds: **too close to call**"
 VERDICT_PARTS = re.compile(
     r"in this run it (?P<this_run>held|did not hold); "
@@ -83,6 +85,7 @@ class Row:
     this_run: str  # "held" or "did not hold", in the committed run
     seeds: int  # how many seeds the study had when the notebook ran (0: none)
     outcome: str  # the study's outcome ("held in every seed", ...), "" without a study
+    held_in: str  # in how many seeds its weakest part held ("4 of 5"), "" without a study
     profile: str
     picture: bytes
     full: dict | None  # what results/full/summary.json says of this notebook, if it was run
@@ -106,7 +109,7 @@ def read_row(notebook_name: str, title: str, claim: str, full: dict | None = Non
             data = output.get("data", {})
             match = VERDICT.search(data.get("text/markdown", ""))
             if match and (parts := VERDICT_PARTS.match(match["verdict"])):
-                verdicts.append(parts)  # the verdict of the notebook's own runs
+                verdicts.append((parts, data["text/markdown"]))  # of the notebook's own runs
             if "dl101.plot_runs(" in cell.source and "image/png" in data:
                 pictures.append(base64.b64decode(data["image/png"]))
     if len(verdicts) != 1 or not pictures:
@@ -114,14 +117,22 @@ def read_row(notebook_name: str, title: str, claim: str, full: dict | None = Non
             f"{notebook_name}.ipynb shows {len(verdicts)} verdicts of its own run "
             f"and {len(pictures)} plots; expected one of each."
         )
-    (verdict,) = verdicts
+    ((verdict, text),) = verdicts
+    outcome = verdict["outcome"] or ""
+    weakest = [
+        (int(part["held"]), part["seeds"])
+        for part in PART_ROW.finditer(text)
+        if part["outcome"].strip() == outcome
+    ]
+    held_in = f"{min(weakest)[0]} of {min(weakest)[1]}" if weakest else ""
     return Row(
         notebook=notebook_name,
         title=title,
         claim=claim,
         this_run=verdict["this_run"],
         seeds=int(verdict["seeds"] or 0),
-        outcome=verdict["outcome"] or "",
+        outcome=outcome,
+        held_in=held_in,
         profile=stamp["profile"],
         picture=pictures[0],
         full=full,
@@ -306,7 +317,7 @@ def section(rows: list[Row], full: dict[str, dict]) -> str:
         plots = f"[committed](docs/results/{row.notebook}.png)"
         if row.full:
             plots += f", [`full`](results/full/{row.notebook}.png)"
-        outcome = f"**{row.outcome}**" if row.outcome else "no study yet"
+        outcome = f"**{row.outcome}** ({row.held_in})" if row.outcome else "no study yet"
         lines.append(
             f"| [{row.title}]({row.notebook}.ipynb) | {row.claim} | {row.this_run} | {outcome} "
             f"| {_full_cell(row)} | {plots} |"

@@ -84,7 +84,9 @@ def test_the_whole_sets_time_is_estimated_only_for_what_has_not_run() -> None:
 
 def _row(title: str, held: bool | None) -> results_section.Row:
     full = None if held is None else {"verdict": {"held": held}}
-    return results_section.Row("", title, "", "held", 5, "held in every seed", "cpu", b"", full)
+    return results_section.Row(
+        "", title, "", "held", 5, "held in every seed", "5 of 5", "cpu", b"", full
+    )
 
 
 def test_the_claims_that_failed_at_scale_are_named_plainly() -> None:
@@ -105,14 +107,14 @@ def test_the_claims_that_failed_at_scale_are_named_plainly() -> None:
 
 def test_a_results_row_says_each_outcome_in_a_word_or_two() -> None:
     row = results_section.Row(
-        "experiment_2_l2", "L2", "a smaller gap", "held", 5, "too close to call", "cpu", b"",
+        "experiment_2_l2", "L2", "a smaller gap", "held", 5, "too close to call", "4 of 5", "cpu", b"",
         {"verdict": {"held": False}},
     )  # fmt: skip
     text = results_section.section([row], {})
 
     assert "| committed run (`cpu` profile) | over 5 seeds (the verdict) |" in text
     assert (
-        "| [L2](experiment_2_l2.ipynb) | a smaller gap | held | **too close to call** "
+        "| [L2](experiment_2_l2.ipynb) | a smaller gap | held | **too close to call** (4 of 5) "
         "| did not hold | [committed](docs/results/experiment_2_l2.png), "
         "[`full`](results/full/experiment_2_l2.png) |"
     ) in text
