@@ -247,12 +247,7 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
             at_scale += f", {t.full_machine}"
         lines.append(f"| {notebook} | {what} | {badges(name)} | {committed} | {at_scale} |")
     where = f" on {committed_machines.pop()}" if one_machine else ""
-    lines += [
-        "",
-        f"Times are wall-clock minutes from the first cell to the last, one notebook at a time{where}: "
-        "the committed run by `make outputs`, the `full` profile by `make full-results`. "
-        + whole_set_in_full(times),
-    ]
+    lines += ["", f"Wall-clock time from the first cell to the last{where}."]
     return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ def test_the_notebook_table_keeps_its_prose_and_gains_each_notebooks_times() -> 
     assert rows[3].startswith("| `experiment_2_l2.ipynb` | L2, written by hand | ")
     assert rows[3].endswith(" | not measured yet |")
     assert rows[4].endswith(" min (`cpu`) | 12 min |")
-    assert "one notebook at a time:" in table
+    assert table.endswith("Wall-clock time from the first cell to the last.")
 
 
 def test_where_a_column_ran_on_two_machines_each_of_its_times_says_where() -> None:
@@ -48,7 +48,7 @@ def test_on_one_machine_the_table_names_it_once() -> None:
 
     (line,) = [row for row in table.splitlines() if row.startswith("| `experiment_2_l2")]
     assert line.count(" | ") == 4 and ", 2 cores" not in line
-    assert "one notebook at a time on " in table
+    assert "Wall-clock time from the first cell to the last on " in table
 
 
 def _times(committed: float, full: float | None) -> results_section.Times:
