@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import gzip
 import hashlib
 import http.client
@@ -24,6 +23,7 @@ import pickle
 import shutil
 import socket
 import ssl
+import sys
 import tarfile
 import tempfile
 import time
@@ -327,9 +327,15 @@ def _remove_leftovers(directory: Path, downloads: bool = True) -> None:
 def _download_lock(directory: Path) -> Iterator[None]:
     """Let one process at a time download into ``directory``; the others wait, then reuse it.
 
-    The lock is taken on the folder itself, so it leaves no lock file behind.
+    The lock is taken on the folder itself, so it leaves no lock file behind. Windows has no
+    ``flock``: there two notebooks started at the same moment may both download.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    if sys.platform == "win32":
+        yield
+        return
+    import fcntl
+
     descriptor = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
