@@ -292,12 +292,19 @@ def depth(table: ResultsTable, records: Records | None = None) -> Verdict:
     """Experiment 0: three sets of layers against one (this run untested until both have run)."""
     rows = _rows(table, DEPTH)
     if rows is None:
-        few = table["few_layers"]
-        measured = (
-            f"**three_layer_sets** has not run yet in this profile; **few_layers** ended at "
-            f"{few.final_validation_accuracy:.1%} validation accuracy (best "
-            f"{few.best_validation_accuracy:.1%}), training accuracy {few.final_train_accuracy:.1%}."
+        labels = [label for label, _ in DEPTH.roles.values()]
+        ran = [row for row in table.rows if row.name in labels]
+        missing = [label for label in labels if label not in {row.name for row in ran}]
+        measured = " and ".join(f"**{label}**" for label in missing) + (
+            " has not run yet in this profile"
         )
+        for row in ran:
+            measured += (
+                f"; **{row.name}** ended at {row.final_validation_accuracy:.1%} validation accuracy"
+                f" (best {row.best_validation_accuracy:.1%}), training accuracy "
+                f"{row.final_train_accuracy:.1%}"
+            )
+        measured += "."
     else:
         measured = _versus(rows["three"], rows["few"], "three_layer_sets", "few_layers")
     return _verdict(DEPTH, measured, rows, records)

@@ -184,3 +184,16 @@ def test_the_learning_rate_recipe_names_a_halved_rate_the_sweep_did_not_train(
 
     sweep.append(SimpleNamespace(learning_rate=0.5))
     assert claims.learning_rate_recipe(sweep).endswith("use **0.5**.")  # type: ignore[arg-type]
+
+
+def test_the_depth_verdict_names_the_network_not_run_yet_whichever_notebook_ran_first() -> None:
+    from dl101.reports import ResultsTable, RunResult
+
+    three = RunResult("three_layer_sets", 0.65, 0.66, 0.80, 100.0, {})
+    verdict = claims.depth(ResultsTable((three,)), records={})
+
+    assert verdict.held is None
+    assert verdict.measured == (
+        "**few_layers** has not run yet in this profile; **three_layer_sets** ended at 65.0% "
+        "validation accuracy (best 66.0%), training accuracy 80.0%."
+    )
