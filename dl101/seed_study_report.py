@@ -100,7 +100,7 @@ def _mnist_rows(records: Sequence[Mapping[str, Any]], numbers: claims.Records) -
             lines.append(f"| {part.part.text} | no seed with both models recorded | | |")
             continue
         lines.append(
-            f"| {part.part.text} | {part.study.points()} | {part.held_in_seeds} of "
+            f"| {part.part.text} | {part.study.points(part.part.decimals)} | {part.held_in_seeds} of "
             f"{len(part.study.values)} | {part.outcome.value} |"
         )
     return lines
@@ -123,7 +123,11 @@ def _claim_sections(numbers: claims.Records) -> list[str]:
             if part.study is None or part.outcome is None:
                 lines.append(f"| {part.part.text} | no seed with every run recorded | | |")
                 continue
-            spread = part.study.percent() if part.part.as_accuracy else part.study.points()
+            spread = (
+                part.study.percent()
+                if part.part.as_accuracy
+                else part.study.points(part.part.decimals)
+            )
             lines.append(
                 f"| {part.part.text} | {spread} | {part.held_in_seeds} of "
                 f"{len(part.study.values)} | {part.outcome.value} |"
