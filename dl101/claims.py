@@ -538,8 +538,8 @@ def start_here_lessons(
             "One neuron could not learn XOR: no straight line separates its answers.",
         ),
         "xor_hidden_layer": (
-            "A hidden layer of four neurons learned XOR.",
-            "The hidden layer did not learn XOR: try more epochs.",
+            "A hidden layer of four neurons, starting from Xavier's weights, learned XOR.",
+            "The hidden layer did not learn XOR: try more epochs, or another seed.",
         ),
         "integers": (
             "With whole numbers up to 7 as inputs, the neuron learned its four examples.",
