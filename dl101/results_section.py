@@ -226,7 +226,7 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
     full_machines = {t.full_machine for t in times.values() if t.full_machine}
     one_machine = len(committed_machines | full_machines) == 1
     # Where every run in a column ran on one machine, its heading says which; else each cell.
-    committed_heading = _heading("committed run", committed_machines, one_machine)
+    committed_heading = _heading("run in the notebooks", committed_machines, one_machine)
     full_heading = _heading("`full` profile", full_machines, one_machine)
     lines = [
         f"| notebook | what you learn | open | {committed_heading} | {full_heading} |",
@@ -276,27 +276,6 @@ def _full_cell(row: Row) -> str:
     return "not run yet" if row.full is None else HELD[row.full["verdict"]["held"]]
 
 
-def claims_at_scale(rows: list[Row]) -> list[str]:
-    """The sentence under the Results table that says plainly which claims failed in ``full``."""
-    verdicts = [(row.title, row.full["verdict"]["held"]) for row in rows if row.full]
-    if not verdicts:
-        return []
-    how_many = (
-        f"all {len(rows)} experiments run"
-        if len(verdicts) == len(rows)
-        else f"{len(verdicts)} of {len(rows)} experiments run so far"
-    )
-    failed = [title for title, verdict in verdicts if verdict is False]
-    if not failed:
-        return [f"At the article's scale ({how_many}), every claim held."]
-    claims = "the claim of" if len(failed) == 1 else "the claims of"
-    others = sum(verdict is True for _, verdict in verdicts)
-    rest = f"; {others} other{'s' if others > 1 else ''} held." if others else "."
-    return [
-        f"At the article's scale ({how_many}), {claims} {', '.join(failed)} did **not** hold{rest}"
-    ]
-
-
 def section(rows: list[Row], full: dict[str, dict]) -> str:
     seeds = max(row.seeds for row in rows)
     profiles = {row.profile for row in rows}
@@ -304,12 +283,12 @@ def section(rows: list[Row], full: dict[str, dict]) -> str:
     lines = [
         START,
         "",
-        f"| experiment | the claim | committed run ({profile}) | over {seeds} seeds "
+        f"| experiment | the claim | run in the notebook ({profile}) | over {seeds} seeds "
         "(the verdict) | `full` profile (1 seed) | plots |",
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        plots = f"[committed](docs/results/{row.notebook}.png)"
+        plots = f"[notebook's run](docs/results/{row.notebook}.png)"
         if row.full:
             plots += f", [`full`](results/full/{row.notebook}.png)"
         outcome = f"**{row.outcome}** ({row.held_in})" if row.outcome else "no study yet"
@@ -319,11 +298,9 @@ def section(rows: list[Row], full: dict[str, dict]) -> str:
         )
     lines += [
         "",
-        "A claim **held** if it held in every seed of the [seed study](results/seed_study/README.md)"
-        ", is **too close to call** if it held on average but not in every seed, and **did not "
-        "hold** otherwise. Each notebook's verdict shows its numbers; the `full` runs (the "
-        "article's 50 epochs on all 50,000 images) are in [results/full](results/full/README.md).",
-        *claims_at_scale(rows),
+        "**Held**: in every seed of the [seed study](results/seed_study/README.md); **too close "
+        "to call**: on average, not in every seed; **did not hold**: not even on average. The "
+        "[`full` runs](results/full/README.md) are the article's 50 epochs on all 50,000 images.",
         "",
         END,
     ]

@@ -22,7 +22,7 @@ def test_the_notebook_table_keeps_its_prose_and_gains_each_notebooks_times() -> 
     rows = table.splitlines()
 
     # The committed runs on one machine, the `full` run on another: each heading names its own.
-    assert rows[0].startswith("| notebook | what you learn | open | committed run (")
+    assert rows[0].startswith("| notebook | what you learn | open | run in the notebooks (")
     assert rows[0].endswith(" | `full` profile (Some CPU, 8 cores) |")
     assert rows[2].startswith(
         "| [`start_here.ipynb`](start_here.ipynb) | one neuron | [![Open In Colab]("
@@ -82,29 +82,6 @@ def test_the_whole_sets_time_is_estimated_only_for_what_has_not_run() -> None:
     )
 
 
-def _row(title: str, held: bool | None) -> results_section.Row:
-    full = None if held is None else {"verdict": {"held": held}}
-    return results_section.Row(
-        "", title, "", "held", 5, "held in every seed", "5 of 5", "cpu", b"", full
-    )
-
-
-def test_the_claims_that_failed_at_scale_are_named_plainly() -> None:
-    rows = [_row("Depth", False), _row("Dropout", True), _row("L2", None)]
-    assert results_section.claims_at_scale(rows) == [
-        "At the article's scale (2 of 3 experiments run so far), the claim of Depth did "
-        "**not** hold; 1 other held."
-    ]
-    rows[2] = _row("L2", False)
-    assert results_section.claims_at_scale(rows) == [
-        "At the article's scale (all 3 experiments run), the claims of Depth, L2 did **not** "
-        "hold; 1 other held."
-    ]
-    assert results_section.claims_at_scale([_row("Dropout", True)]) == [
-        "At the article's scale (all 1 experiments run), every claim held."
-    ]
-
-
 def test_a_results_row_says_each_outcome_in_a_word_or_two() -> None:
     row = results_section.Row(
         "experiment_2_l2", "L2", "a smaller gap", "held", 5, "too close to call", "4 of 5", "cpu", b"",
@@ -112,10 +89,10 @@ def test_a_results_row_says_each_outcome_in_a_word_or_two() -> None:
     )  # fmt: skip
     text = results_section.section([row], {})
 
-    assert "| committed run (`cpu` profile) | over 5 seeds (the verdict) |" in text
+    assert "| run in the notebook (`cpu` profile) | over 5 seeds (the verdict) |" in text
     assert (
         "| [L2](experiment_2_l2.ipynb) | a smaller gap | held | **too close to call** (4 of 5) "
-        "| did not hold | [committed](docs/results/experiment_2_l2.png), "
+        "| did not hold | [notebook's run](docs/results/experiment_2_l2.png), "
         "[`full`](results/full/experiment_2_l2.png) |"
     ) in text
 
