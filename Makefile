@@ -11,28 +11,28 @@ INSTALLED := $(VENV)/.installed
 .PHONY: run outputs full-results seeds test lint clean-venv
 
 run: $(INSTALLED)
-	$(BIN)/python -m dl101.run_notebooks $(NOTEBOOKS)
+	$(BIN)/python -m maintainers.run_notebooks $(NOTEBOOKS)
 
 # Maintainers: run every notebook in the cpu profile and commit it with its outputs. The logs go
 # to a new folder, so that a notebook compared with its partner (experiment 0) never shows a
 # partner run other than the one committed beside it.
 outputs: $(INSTALLED)
 	DL101_LOG_DIR=$(CURDIR)/logs/outputs/$$(date +%Y%m%d-%H%M%S) \
-	$(BIN)/python -m dl101.run_notebooks --in-place --profile cpu $(NOTEBOOKS)
-	$(BIN)/python -m dl101.results_section
+	$(BIN)/python -m maintainers.run_notebooks --in-place --profile cpu $(NOTEBOOKS)
+	$(BIN)/python -m maintainers.results_section
 
 # Maintainers: run notebooks in the full profile (hours each on a CPU), then publish what they
 # measured in results/full/. Logs go to logs/full, apart from the everyday runs.
 full-results: $(INSTALLED)
-	DL101_LOG_DIR=$(CURDIR)/logs/full $(BIN)/python -m dl101.run_notebooks --profile full --output-dir executed/full $(NOTEBOOKS)
-	$(BIN)/python -m dl101.results_archive --profile full
-	$(BIN)/python -m dl101.results_section
+	DL101_LOG_DIR=$(CURDIR)/logs/full $(BIN)/python -m maintainers.run_notebooks --profile full --output-dir executed/full $(NOTEBOOKS)
+	$(BIN)/python -m maintainers.results_archive --profile full
+	$(BIN)/python -m maintainers.results_section
 
 # Maintainers: the seed study, every distinct CIFAR-10 run and keras_mnist with seeds 0-4 in the cpu profile
 # (hours on a CPU; it resumes where it stopped), then its page, results/seed_study/README.md.
 seeds: $(INSTALLED)
-	$(BIN)/python -m dl101.seed_study $(SEED_STUDY_ARGS); status=$$?; \
-	$(BIN)/python -m dl101.seed_study_report && exit $$status
+	$(BIN)/python -m maintainers.seed_study $(SEED_STUDY_ARGS); status=$$?; \
+	$(BIN)/python -m maintainers.seed_study_report && exit $$status
 
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -44,7 +44,7 @@ lint: $(INSTALLED)
 
 # Reinstalls whenever the pins change.
 $(INSTALLED): requirements.txt constraints.txt
-	@$(PYTHON) dl101/python_check.py
+	@$(PYTHON) maintainers/python_check.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@

@@ -2,7 +2,7 @@
 
 A notebook ends by calling one of these on its results table. The verdict shows the claim (and
 whose it is: the article's, the slides' or this tutorial's), what this run measured, and the
-same margins over the seeds of the study (:mod:`dl101.seed_study`), judged by one rule
+same margins over the seeds of the study (:mod:`maintainers.seed_study`), judged by one rule
 (:mod:`dl101.verdicts`). Every number is computed from the runs' logs or the study's records:
 a verdict can never contradict them.
 """
@@ -16,7 +16,16 @@ from typing import Any
 from dl101.reports import ResultsTable, RunResult, minutes, run_numbers
 from dl101.runs import Run
 from dl101.tensorboard_logs import metrics_of, read_scalars
-from dl101.verdicts import RULE, Outcome, Records, RunNumbers, Spread, judge, weakest
+from dl101.verdicts import (
+    RULE,
+    Outcome,
+    Records,
+    RunNumbers,
+    Spread,
+    judge,
+    load_numbers,
+    weakest,
+)
 
 import numpy as np
 
@@ -196,10 +205,7 @@ def _versus(variant: Any, baseline: Any, variant_name: str, baseline_name: str) 
 
 
 def _study_records() -> Records:
-    # Imported here: `python -m dl101.seed_study` must not find itself imported by `import dl101`.
-    from dl101 import seed_study
-
-    return seed_study.load_numbers()
+    return load_numbers()
 
 
 def study_margins(claim: Claim, records: Records | None = None) -> dict[str, list[float]]:

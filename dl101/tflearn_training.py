@@ -58,7 +58,7 @@ def article_augmentation() -> ImageAugmentation:
 
     The same augmentation as tflearn's ``ImageAugmentation`` with these two methods, done for a
     whole batch at once (:mod:`dl101.augmentation`), so that on a 2-core CPU it no longer slows
-    training down much; ``benchmarks/cifar_throughput.py`` measures by how much.
+    training down much; ``maintainers/benchmark.py`` measures by how much.
     """
     augmentation = BatchImageAugmentation()
     augmentation.add_random_flip_leftright()

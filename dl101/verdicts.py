@@ -1,7 +1,7 @@
 """How a claim is judged when one run is one sample: the rule, applied the same way everywhere.
 
 Two runs that differ only in their seed end about a point apart, so the difference between two
-single runs (a "margin") can be noise. The seed study (:mod:`dl101.seed_study`) measures every
+single runs (a "margin") can be noise. The seed study (:mod:`maintainers.seed_study`) measures every
 margin over several seeds, and the rule reads them like this:
 
 - **held in every seed**: the claim held in each seed of the study;
@@ -15,10 +15,16 @@ in that run; the study says how much that is worth.
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from dl101.paths import REPO_ROOT
 
 import numpy as np
 
@@ -141,3 +147,46 @@ class RunNumbers:
 
 # The seed study's numbers: run name -> seed -> that run's numbers.
 Records = Mapping[str, Mapping[int, RunNumbers]]
+
+
+# The seed study (`python -m maintainers.seed_study`) trains in this profile and keeps one JSON
+# record per run and seed here; the claims read them.
+PROFILE = "cpu"
+RECORDS_DIR = REPO_ROOT / "results" / "seed_study" / "runs"
+RECORDS_VARIABLE = "DL101_SEED_STUDY_DIR"  # tests point the study at a folder of their own
+
+
+def records_dir() -> Path:
+    return Path(os.environ.get(RECORDS_VARIABLE) or RECORDS_DIR)
+
+
+def record_path(name: str, seed: int, folder: Path | None = None) -> Path:
+    return (folder or records_dir()) / name / f"seed_{seed}.json"
+
+
+def load_records(folder: Path | None = None, profile: str = PROFILE) -> list[dict[str, Any]]:
+    """Every recorded run of the study in ``profile``, in order of run and seed."""
+    records = []
+    for path in sorted((folder or records_dir()).glob("*/seed_*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"The seed-study record {path} cannot be read ({error}): delete it and run "
+                "`make seeds` again to train that run anew."
+            ) from None
+        if record.get("profile") == profile:
+            records.append(record)
+    return records
+
+
+def load_numbers(folder: Path | None = None, profile: str = PROFILE) -> Records:
+    """The study's numbers by run and seed, as the claims read them (empty: nothing recorded)."""
+    return load_numbers_from(load_records(folder, profile))
+
+
+def load_numbers_from(records: Sequence[Mapping[str, Any]]) -> Records:
+    numbers: dict[str, dict[int, RunNumbers]] = {}
+    for record in records:
+        numbers.setdefault(record["run"], {})[record["seed"]] = RunNumbers.from_record(record)
+    return numbers

@@ -12,7 +12,7 @@ from typing import Any
 
 from dl101 import data, runs
 from dl101.paths import REPO_ROOT
-from dl101.run_notebooks import Outcome, execute
+from maintainers.run_notebooks import Outcome, execute
 
 import nbformat
 import numpy as np

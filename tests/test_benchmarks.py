@@ -8,14 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.cifar_throughput import (
+from dl101.paths import REPO_ROOT
+from maintainers.benchmark import (
     FLOP_PER_TRAINING_IMAGE,
     PIPELINES,
     median_round_ratios,
     median_round_shares,
     speed_ratios,
 )
-from dl101.paths import REPO_ROOT
 
 import pytest
 from helpers import REAL_DATA_DIR

@@ -8,11 +8,11 @@ import re
 import shutil
 from pathlib import Path
 
-from dl101 import results_archive
-from dl101.run_notebooks import stamp_executed
 from dl101.tensorboard_logs import read_scalars
 from dl101.tflearn_training import layer_summary
 from dl101.verdicts import Outcome
+from maintainers import results_archive
+from maintainers.run_notebooks import stamp_executed
 
 import nbformat
 import pytest
@@ -139,7 +139,7 @@ def test_what_each_run_recorded_is_what_it_trained_with(smoke_runs: dict, name: 
 
 
 def test_every_layer_table_a_notebook_shows_is_its_network(smoke_runs: dict) -> None:
-    from dl101.article_networks import NOTEBOOK_NETWORKS
+    from maintainers.article_networks import NOTEBOOK_NETWORKS
 
     for name, networks in NOTEBOOK_NETWORKS.items():
         data = [o.data for o in outputs(executed_notebook(smoke_runs, name)) if "data" in o]

@@ -7,8 +7,9 @@ import os
 import pickle
 from pathlib import Path
 
-from dl101 import data, notebook, python_check, run_notebooks
+from dl101 import data, notebook
 from dl101.data import DataError, Download
+from maintainers import python_check, run_notebooks
 
 import pytest
 from helpers import (
@@ -259,4 +260,4 @@ def test_make_refuses_a_python_it_cannot_run_on(
 def test_make_runs_the_python_check_first() -> None:
     makefile = (run_notebooks.REPO_ROOT / "Makefile").read_text()
 
-    assert "\t@$(PYTHON) dl101/python_check.py\n\ttest -x" in makefile
+    assert "\t@$(PYTHON) maintainers/python_check.py\n\ttest -x" in makefile

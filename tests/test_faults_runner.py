@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
-from dl101 import notebook, notebook_outputs, profiles, run_notebooks
+from dl101 import notebook, profiles
+from maintainers import notebook_outputs, run_notebooks
 
 import nbformat
 import pytest
@@ -136,7 +137,13 @@ def test_an_unknown_profile_in_the_environment_is_one_line_and_creates_nothing(
 def test_make_run_with_an_unknown_profile_prints_one_line_not_a_traceback(tmp_path: Path) -> None:
     """What ``DL101_PROFILE=fast make run`` runs, in a process of its own."""
     environment = {**os.environ, "DL101_PROFILE": "fast"}
-    command = [sys.executable, "-m", "dl101.run_notebooks", "--output-dir", str(tmp_path / "out")]
+    command = [
+        sys.executable,
+        "-m",
+        "maintainers.run_notebooks",
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
 
     result = subprocess.run(
         command, cwd=run_notebooks.REPO_ROOT, env=environment, capture_output=True, text=True

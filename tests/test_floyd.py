@@ -43,8 +43,8 @@ def test_the_articles_job(config: dict) -> None:
 def test_run_all_task_runs_real_notebooks(config: dict) -> None:
     command = config["task"]["run_all"]["command"].split()
 
-    assert command[:3] == ["python", "-m", "dl101.run_notebooks"]
-    assert (REPO_ROOT / "dl101" / "run_notebooks.py").is_file()
+    assert command[:3] == ["python", "-m", "maintainers.run_notebooks"]
+    assert (REPO_ROOT / "maintainers" / "run_notebooks.py").is_file()
 
 
 def test_floydhub_installs_the_pinned_requirements() -> None:

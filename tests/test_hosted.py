@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dl101 import hosted, hosted_setup
+from dl101 import hosted_setup
 from dl101.paths import REPO_ROOT
-from dl101.run_notebooks import NOTEBOOKS
+from maintainers import hosted
+from maintainers.run_notebooks import NOTEBOOKS
 
 import nbformat
 import pytest

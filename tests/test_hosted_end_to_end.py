@@ -18,8 +18,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dl101 import hosted
 from dl101.paths import REPO_ROOT
+from maintainers import hosted
 
 import nbformat
 import pytest

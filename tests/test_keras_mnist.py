@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from dl101 import claims
+from dl101 import claims, verdicts
 from dl101.tensorboard_logs import read_scalars
 
 import nbformat
@@ -118,23 +118,23 @@ def test_every_run_records_the_seed_the_notebook_was_given(log_dir: Path) -> Non
 def test_the_seed_study_runs_the_notebook_with_a_seed_and_records_every_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dl101 import seed_study
+    from maintainers import seed_study
 
     monkeypatch.setenv("DL101_DATA_DIR", str(REAL_DATA_DIR))
-    monkeypatch.setenv(seed_study.RECORDS_VARIABLE, str(tmp_path / "records"))
+    monkeypatch.setenv(verdicts.RECORDS_VARIABLE, str(tmp_path / "records"))
     monkeypatch.setenv("DL101_LOG_DIR", str(tmp_path / "logs"))
 
     # Seed 0 is recorded already (made up here): only seed 1 is run.
     for name in seed_study.NOTEBOOK_RUNS["keras_mnist"]:
-        path = seed_study.record_path(f"mnist_{name}", 0)
+        path = verdicts.record_path(f"mnist_{name}", 0)
         path.parent.mkdir(parents=True)
         path.write_text("{}")
 
     assert seed_study.main(["--profile", "smoke", "--seeds", "2", "--runs", "keras_mnist"]) == 0
 
     for name in MODELS:
-        record = json.loads(seed_study.record_path(f"mnist_{name}", 1).read_text())
+        record = json.loads(verdicts.record_path(f"mnist_{name}", 1).read_text())
         assert record["settings"]["seed"] == 1 and record["profile"] == "smoke", name
         assert len(record["validation_accuracy"]) == 1  # one epoch in the smoke profile
-    assert seed_study.record_path("mnist_convnet", 0).read_text() == "{}"
+    assert verdicts.record_path("mnist_convnet", 0).read_text() == "{}"
     assert seed_study.missing(range(2), ["keras_mnist"]) == []

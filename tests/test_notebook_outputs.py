@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dl101 import notebook_outputs
 from dl101.paths import REPO_ROOT
 from dl101.tensorflow_settings import onednn_in_use
+from maintainers import notebook_outputs
 
 import nbformat
 

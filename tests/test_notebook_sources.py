@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from dl101 import results_archive, results_section
-from dl101.notebook_outputs import METADATA_KEY, code_hash
 from dl101.paths import REPO_ROOT
-from dl101.run_notebooks import NOTEBOOKS
+from maintainers import results_archive, results_section
+from maintainers.notebook_outputs import METADATA_KEY, code_hash
+from maintainers.run_notebooks import NOTEBOOKS
 
 import nbformat
 import pytest
@@ -173,8 +173,8 @@ def test_a_notebook_shows_its_partners_run_as_the_partner_committed_it() -> None
 
 
 def test_every_layer_table_a_committed_notebook_shows_is_its_network() -> None:
-    from dl101.article_networks import NOTEBOOK_NETWORKS
     from dl101.tflearn_training import layer_summary
+    from maintainers.article_networks import NOTEBOOK_NETWORKS
 
     for name, networks in NOTEBOOK_NETWORKS.items():
         notebook = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4)

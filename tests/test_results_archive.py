@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dl101 import results_archive, runs
+from dl101 import runs
+from maintainers import results_archive
 
 import pytest
 from helpers import train_small_classifier

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dl101 import results_section
+from maintainers import results_section
 
 TABLE = """
 | notebook | what you learn |

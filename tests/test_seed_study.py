@@ -6,7 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from dl101 import seed_study
+from dl101 import verdicts
+from maintainers import seed_study
 
 import pytest
 from helpers import REAL_DATA_DIR
@@ -35,7 +36,7 @@ def test_batch_2000_is_also_trained_with_the_learning_rate_scaled_each_way() -> 
 
 
 def write_record(folder: Path, name: str, seed: int, profile: str = "smoke") -> Path:
-    path = seed_study.record_path(name, seed, folder)
+    path = verdicts.record_path(name, seed, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"run": name, "seed": seed, "profile": profile}))
     return path
@@ -55,7 +56,7 @@ def test_what_is_still_to_train_goes_seed_by_seed_and_skips_what_is_recorded(
 def test_a_second_study_on_the_same_records_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setenv(seed_study.RECORDS_VARIABLE, str(tmp_path))
+    monkeypatch.setenv(verdicts.RECORDS_VARIABLE, str(tmp_path))
     refused = pytest.raises(SystemExit, match=r"Another seed study is training into .* \(process ")
     with seed_study._only_study_running(tmp_path), refused:
         seed_study.main(["--profile", "smoke", "--seeds", "1", "--runs", "few_layers"])
@@ -65,7 +66,7 @@ def test_a_second_study_on_the_same_records_is_refused(
 def test_a_run_that_fails_is_not_recorded_and_the_study_says_to_run_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setenv(seed_study.RECORDS_VARIABLE, str(tmp_path / "records"))
+    monkeypatch.setenv(verdicts.RECORDS_VARIABLE, str(tmp_path / "records"))
     monkeypatch.setenv("DL101_DATA_DIR", str(tmp_path / "no-data-here"))
 
     assert seed_study.main(["--profile", "smoke", "--seeds", "1", "--runs", "few_layers"]) == 1
@@ -82,7 +83,7 @@ def test_started_again_the_study_trains_only_what_is_not_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("DL101_DATA_DIR", str(REAL_DATA_DIR))
-    monkeypatch.setenv(seed_study.RECORDS_VARIABLE, str(tmp_path))
+    monkeypatch.setenv(verdicts.RECORDS_VARIABLE, str(tmp_path))
     earlier = write_record(tmp_path, "few_layers", 0)
     earlier_text = earlier.read_text()
 
@@ -94,7 +95,7 @@ def test_started_again_the_study_trains_only_what_is_not_recorded(
     assert "training base_l2 with seed 0" in printed
     assert "training few_layers" not in printed
     assert earlier.read_text() == earlier_text
-    record = json.loads(seed_study.record_path("base_l2", 0, tmp_path).read_text())
+    record = json.loads(verdicts.record_path("base_l2", 0, tmp_path).read_text())
     assert record["settings"]["regularizer"] == "L2" and record["settings"]["seed"] == 0
     # One epoch in the smoke profile, with training accuracy measured after it like validation.
     assert len(record["validation_accuracy"]) == len(record["training_accuracy"]) == 1
@@ -121,7 +122,7 @@ def study_record(name: str, seed: int, final: float, train: float) -> dict:
 
 
 def test_the_study_page_is_written_from_the_records(tmp_path: Path) -> None:
-    from dl101 import seed_study_report
+    from maintainers import seed_study_report
 
     records = [study_record("base", seed, 0.60, 0.80) for seed in range(3)]
     records += [study_record("base_dropout", seed, 0.61 + seed / 100, 0.66) for seed in range(3)]
@@ -144,6 +145,6 @@ def test_the_study_page_is_written_from_the_records(tmp_path: Path) -> None:
 
 
 def test_the_committed_study_page_agrees_with_the_committed_records() -> None:
-    from dl101 import seed_study_report
+    from maintainers import seed_study_report
 
     assert seed_study_report.main(["--check"]) == 0

@@ -11,15 +11,15 @@ stamped (wall time, library versions, processor), and writes:
   settings of every run and the versions that produced them;
 - ``results/<profile>/<notebook>.png``: the comparison plot;
 - ``results/<profile>/<notebook>.ipynb``: the executed notebook, cleaned, when it is small;
-- ``results/<profile>/summary.json``: the same, for :mod:`dl101.results_section`.
+- ``results/<profile>/summary.json``: the same, for :mod:`maintainers.results_section`.
 
 Never the raw event files. A notebook whose runs are missing or unfinished here keeps what an
 earlier publication wrote for it (the logs are not committed, so a fresh clone has none), and
 is listed as not run yet if there was nothing.
 Run a notebook, then publish it (``make full-results NOTEBOOKS=...`` does both)::
 
-    DL101_LOG_DIR=logs/full python -m dl101.run_notebooks NAME --profile full --output-dir executed/full
-    python -m dl101.results_archive --profile full
+    DL101_LOG_DIR=logs/full python -m maintainers.run_notebooks NAME --profile full --output-dir executed/full
+    python -m maintainers.results_archive --profile full
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from typing import Any
 
 from dl101 import claims
 from dl101.notebook import shown_path
-from dl101.notebook_outputs import METADATA_KEY, clean, machine_text
 from dl101.paths import REPO_ROOT
 from dl101.reports import ResultsTable, minutes, plot_runs, results_table
 from dl101.runs import PREVIOUS_RUN_MARKER, SETTINGS_FILE, Run, open_run
 from dl101.tensorboard_logs import is_finished, validated_epochs
+from maintainers.notebook_outputs import METADATA_KEY, clean, machine_text
 
 import nbformat
 
@@ -209,7 +209,7 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
     lines = [
         f"# The `{profile}` profile, measured",
         "",
-        "Written by `python -m dl101.results_archive` from the runs' TensorBoard logs and the "
+        "Written by `python -m maintainers.results_archive` from the runs' TensorBoard logs and the "
         "executed notebooks' metadata; never edited by hand. Each verdict is made by the same "
         "`dl101.claims` function the notebook calls.",
         "",

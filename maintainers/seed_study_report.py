@@ -4,10 +4,10 @@ Per run: final and best validation accuracy and the gap, as mean, standard devia
 over the seeds. Per claim: each part's margin over the seeds, in how many it held, and the
 outcome by the rule of :mod:`dl101.verdicts`, made by the same :mod:`dl101.claims` code the
 notebooks' verdicts use. Plots show each run's seeds as faint curves around their mean. Run it
-after ``python -m dl101.seed_study`` (``make seeds`` runs both)::
+after ``python -m maintainers.seed_study`` (``make seeds`` runs both)::
 
-    python -m dl101.seed_study_report           # rewrite the page and the plots
-    python -m dl101.seed_study_report --check   # exit 1 if the page disagrees with the records
+    python -m maintainers.seed_study_report           # rewrite the page and the plots
+    python -m maintainers.seed_study_report --check   # exit 1 if the page disagrees with the records
 """
 
 from __future__ import annotations
@@ -20,15 +20,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dl101 import claims, seed_study
-from dl101.notebook_outputs import machine_text
+from dl101 import claims, verdicts
 from dl101.pictures import ShownFigure
 from dl101.reports import minutes
 from dl101.verdicts import RULE, RunNumbers, Spread
+from maintainers import seed_study
+from maintainers.notebook_outputs import machine_text
 
 import numpy as np
 
-PAGE_DIR = seed_study.RECORDS_DIR.parent
+PAGE_DIR = verdicts.RECORDS_DIR.parent
 # The claims the study judges, by the notebook that shows each (README anchors).
 CLAIMS = {
     "experiment_0_three_layer_sets": ("Experiment 0: depth", claims.DEPTH),
@@ -172,7 +173,7 @@ def _busy(records: Sequence[Mapping[str, Any]]) -> str:
 
 def page(records: Sequence[Mapping[str, Any]]) -> str:
     """The study's README, written from ``records`` alone."""
-    numbers = seed_study.load_numbers_from(records)
+    numbers = verdicts.load_numbers_from(records)
     expected = len(seed_study.STUDY_RUNS) * seed_study.DEFAULT_SEEDS
     cifar_names = {run.name for run in seed_study.STUDY_RUNS}
     cifar_recorded = sum(record["run"] in cifar_names for record in records)
@@ -181,7 +182,7 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
     lines = [
         "# The seed study: every claim over several seeds",
         "",
-        "Written by `python -m dl101.seed_study_report` from the records in [runs/](runs/); "
+        "Written by `python -m maintainers.seed_study_report` from the records in [runs/](runs/); "
         "never edited by hand. `make seeds` trains what is missing (it resumes where it "
         "stopped) and rewrites this page.",
         "",
@@ -254,16 +255,18 @@ def plot(records: Sequence[Mapping[str, Any]], title: str, runs: Sequence[str]) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dl101.seed_study_report")
+    parser = argparse.ArgumentParser(prog="python -m maintainers.seed_study_report")
     parser.add_argument("--check", action="store_true", help="exit 1 if the page is out of date")
     parser.add_argument("--out", type=Path, default=PAGE_DIR, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
-    records = seed_study.load_records()
+    records = verdicts.load_records()
     text = page(records)
     readme = arguments.out / "README.md"
     if arguments.check:
         if not readme.is_file() or readme.read_text() != text:
-            print(f"{readme} disagrees with the records: run python -m dl101.seed_study_report")
+            print(
+                f"{readme} disagrees with the records: run python -m maintainers.seed_study_report"
+            )
             return 1
         return 0
     arguments.out.mkdir(parents=True, exist_ok=True)

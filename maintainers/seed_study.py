@@ -5,7 +5,7 @@ of the images, which neurons dropout switches off, how each image is turned) end
 apart, so a verdict drawn from one pair of runs can be noise. This module trains each distinct
 run of the experiment notebooks with seeds 0, 1, 2, ... in the ``cpu`` profile (seed 0 is the
 run the notebooks are committed with) and records each finished run as a small JSON file under
-``results/seed_study/runs/``, which :mod:`dl101.seed_study_report` turns into tables, plots and
+``results/seed_study/runs/``, which :mod:`maintainers.seed_study_report` turns into tables, plots and
 verdicts. Runs that several notebooks share (the base network without dropout in experiments 1
 and 2) are trained once.
 
@@ -14,8 +14,8 @@ runs not yet recorded. Each run trains in a process of its own, so an interrupte
 run leaves nothing recorded and the next start trains it again (its partial logs are set aside
 by :func:`dl101.runs.new_run`, never mixed in)::
 
-    make seeds                                # or: python -m dl101.seed_study --seeds 5
-    python -m dl101.seed_study --list         # what is recorded and what is still to train
+    make seeds                                # or: python -m maintainers.seed_study --seeds 5
+    python -m maintainers.seed_study --list         # what is recorded and what is still to train
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from dl101.paths import REPO_ROOT
-from dl101.verdicts import Records, RunNumbers
+from dl101.verdicts import (
+    PROFILE,
+    record_path,
+    records_dir,
+)
 
-PROFILE = "cpu"
 DEFAULT_SEEDS = 5
-RECORDS_DIR = REPO_ROOT / "results" / "seed_study" / "runs"
-RECORDS_VARIABLE = "DL101_SEED_STUDY_DIR"  # tests point the study at a folder of their own
 LOG_GROUP = "seed_study"
 
 
@@ -47,7 +48,7 @@ class StudyRun:
     """One distinct training run: its network, its settings, and the notebook runs it stands for."""
 
     name: str
-    network: str  # a function of dl101.article_networks
+    network: str  # a function of maintainers.article_networks
     batch_size: int
     learning_rate: float
     network_settings: dict[str, Any] = field(default_factory=dict)
@@ -126,14 +127,6 @@ NOTEBOOK_RUNS = {
 }  # fmt: skip
 
 
-def records_dir() -> Path:
-    return Path(os.environ.get(RECORDS_VARIABLE) or RECORDS_DIR)
-
-
-def record_path(name: str, seed: int, folder: Path | None = None) -> Path:
-    return (folder or records_dir()) / name / f"seed_{seed}.json"
-
-
 def missing(
     seeds: Sequence[int], names: Sequence[str], folder: Path | None = None
 ) -> list[tuple[str, int]]:
@@ -162,34 +155,6 @@ def missing(
     ]
 
 
-def load_records(folder: Path | None = None, profile: str = PROFILE) -> list[dict[str, Any]]:
-    """Every recorded run of the study in ``profile``, in order of run and seed."""
-    records = []
-    for path in sorted((folder or records_dir()).glob("*/seed_*.json")):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
-            raise ValueError(
-                f"The seed-study record {path} cannot be read ({error}): delete it and run "
-                "`make seeds` again to train that run anew."
-            ) from None
-        if record.get("profile") == profile:
-            records.append(record)
-    return records
-
-
-def load_numbers(folder: Path | None = None, profile: str = PROFILE) -> Records:
-    """The study's numbers by run and seed, as the claims read them (empty: nothing recorded)."""
-    return load_numbers_from(load_records(folder, profile))
-
-
-def load_numbers_from(records: Sequence[Mapping[str, Any]]) -> Records:
-    numbers: dict[str, dict[int, RunNumbers]] = {}
-    for record in records:
-        numbers.setdefault(record["run"], {})[record["seed"]] = RunNumbers.from_record(record)
-    return numbers
-
-
 def recorded_seeds(notebook: str, records: Sequence[Mapping[str, Any]]) -> list[int]:
     """The seeds for which every run a notebook study needs is among ``records``."""
     prefix, needed = NOTEBOOK_STUDIES[notebook], NOTEBOOK_RUNS[notebook]
@@ -208,9 +173,9 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def record_from_logs(run: Any, name: str, seed: int, profile: str) -> dict[str, Any]:
     """What the study keeps of a finished run: every epoch's numbers, read from its logs."""
-    from dl101.notebook_outputs import processor, versions
     from dl101.tensorboard_logs import metrics_of, read_scalars, start_time
     from dl101.tensorflow_settings import onednn_in_use
+    from maintainers.notebook_outputs import processor, versions
 
     curves = read_scalars(run)
     metrics = metrics_of(curves)
@@ -241,10 +206,11 @@ def record_from_logs(run: Any, name: str, seed: int, profile: str) -> dict[str, 
 
 def train_and_record(name: str, seed: int, profile_name: str = PROFILE) -> Path:
     """Train one run of the study with one seed, in this process, and record it."""
-    from dl101 import article_networks, runs
+    from dl101 import runs
     from dl101.data import cifar10_experiment_data
     from dl101.profiles import PROFILES
     from dl101.tflearn_training import train
+    from maintainers import article_networks
 
     study_run = STUDY_RUNS_BY_NAME[name]
     profile = PROFILES[profile_name]
@@ -273,7 +239,7 @@ def train_notebook_and_record(notebook: str, seed: int, profile_name: str = PROF
     import tempfile
 
     from dl101 import runs
-    from dl101.run_notebooks import execute
+    from maintainers.run_notebooks import execute
 
     log_root = runs.log_dir() / LOG_GROUP / notebook / f"seed_{seed}"
     if log_root.exists():
@@ -303,7 +269,7 @@ def train_notebook_and_record(notebook: str, seed: int, profile_name: str = PROF
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m dl101.seed_study",
+        prog="python -m maintainers.seed_study",
         description="Train every distinct CIFAR-10 run of the experiments with several seeds; "
         "resumes where it stopped.",
     )
@@ -373,7 +339,7 @@ def _train_missing(to_train: Sequence[tuple[str, int]], profile: str) -> int:
     for name, seed in to_train:
         started = time.monotonic()
         print(f"{time.strftime('%H:%M:%S')} training {name} with seed {seed} ...", flush=True)
-        command = [sys.executable, "-m", "dl101.seed_study", "--train", name, "--seed", str(seed),
+        command = [sys.executable, "-m", "maintainers.seed_study", "--train", name, "--seed", str(seed),
                    "--profile", profile]  # fmt: skip
         result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
         if result.returncode != 0:

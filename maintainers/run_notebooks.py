@@ -7,10 +7,10 @@ interrupted run or a full disk never replaces a good copy, and as ``<name>.FAILE
 the notebook fails. A failing notebook, even one whose kernel dies or whose copy cannot be
 written, does not stop the others; the summary and the exit status say which failed and why.
 
-    python -m dl101.run_notebooks                 # all notebooks
-    python -m dl101.run_notebooks start_here      # just one
-    python -m dl101.run_notebooks --in-place      # write each notebook back with its outputs
-    python -m dl101.run_notebooks ~/mine/start_here.ipynb    # a notebook kept elsewhere
+    python -m maintainers.run_notebooks                 # all notebooks
+    python -m maintainers.run_notebooks start_here      # just one
+    python -m maintainers.run_notebooks --in-place      # write each notebook back with its outputs
+    python -m maintainers.run_notebooks ~/mine/start_here.ipynb    # a notebook kept elsewhere
 
 A NAME is one of the repository's notebooks; an argument with a folder in it is a notebook's
 path. --in-place writes a notebook back only onto the file it was read from, and the executed
@@ -152,7 +152,7 @@ def write_whole(notebook: Any, path: Path) -> None:
 
 
 def _stamp(path: Path, profile: str, seconds: float) -> None:
-    from dl101 import notebook_outputs
+    from maintainers import notebook_outputs
 
     import nbformat
 
@@ -259,7 +259,7 @@ def write_back(outcome: Outcome, source: Path | None = None) -> Outcome:
     that name), and the only file written. A write-back that fails leaves ``source`` as it was,
     and the outcome returned says why.
     """
-    from dl101 import notebook_outputs
+    from maintainers import notebook_outputs
 
     import nbformat
 

@@ -1,11 +1,11 @@
 """Open a notebook on a hosted Jupyter (Colab, Kaggle): its badges and first cell, from one address.
 
 The repository's public address is written once, in ``pyproject.toml`` (``[project.urls]
-Repository`` and ``[tool.dl101] branch``). ``python -m dl101.hosted`` writes from it, into every
+Repository`` and ``[tool.dl101] branch``). ``python -m maintainers.hosted`` writes from it, into every
 notebook, the "Open in Colab" and "Open in Kaggle" badges under the title and the first code
 cell, which on a host clones the repository and runs :mod:`dl101.hosted_setup`; ``--check`` says
 whether the notebooks agree with it (the tests run it). The README's badges come from the same
-functions (:mod:`dl101.results_section`). A fork changes the two lines and runs the command.
+functions (:mod:`maintainers.results_section`). A fork changes the two lines and runs the command.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dl101.paths import REPO_ROOT
-from dl101.run_notebooks import NOTEBOOKS, write_whole
+from maintainers.run_notebooks import NOTEBOOKS, write_whole
 
 import nbformat
 
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and stale:
         print(
             f"Not as pyproject.toml's address ({repo.url}) says: {', '.join(stale)}. "
-            "Run python -m dl101.hosted to rewrite them.",
+            "Run python -m maintainers.hosted to rewrite them.",
             file=sys.stderr,
         )
         return 1

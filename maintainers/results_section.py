@@ -4,12 +4,12 @@ For each experiment it takes, from the notebook as committed by ``make outputs``
 the notebook printed (the article's claim, what was measured, whether the claim held), the
 profile and processor that produced it (from the notebook's metadata), and its comparison plot,
 saved beside the README as a small picture. Beside them it puts what the ``full`` profile
-measured, from ``results/full/summary.json`` (written by :mod:`dl101.results_archive`). It also
+measured, from ``results/full/summary.json`` (written by :mod:`maintainers.results_archive`). It also
 fills in the time columns of the README's notebook table from the same two sources. Run it
 after ``make outputs`` or ``make full-results``:
 
-    python -m dl101.results_section           # rewrite the section and the pictures
-    python -m dl101.results_section --check   # exit 1 if the README disagrees with the notebooks
+    python -m maintainers.results_section           # rewrite the section and the pictures
+    python -m maintainers.results_section --check   # exit 1 if the README disagrees with the notebooks
 """
 
 from __future__ import annotations
@@ -21,26 +21,24 @@ import statistics
 import sys
 from dataclasses import dataclass
 
-from dl101.hosted import badges
-from dl101.notebook_outputs import METADATA_KEY, machine_text
 from dl101.paths import REPO_ROOT
-from dl101.results_archive import published_entries
-from dl101.run_notebooks import NOTEBOOKS
+from maintainers.hosted import badges
+from maintainers.notebook_outputs import METADATA_KEY, machine_text
+from maintainers.results_archive import published_entries
+from maintainers.run_notebooks import NOTEBOOKS
 
 import nbformat
 
 README = REPO_ROOT / "README.md"
 PICTURES = REPO_ROOT / "docs" / "results"
 FULL_RESULTS = REPO_ROOT / "results" / "full"
-START = (
-    "<!-- results: written by `python -m dl101.results_section` from the committed notebooks -->"
-)
+START = "<!-- results: written by `python -m maintainers.results_section` from the committed notebooks -->"
 END = "<!-- end of results -->"
 TABLE_START = (
-    "<!-- notebooks: the time columns are written by `python -m dl101.results_section` -->"
+    "<!-- notebooks: the time columns are written by `python -m maintainers.results_section` -->"
 )
 TABLE_END = "<!-- end of notebooks -->"
-TIMES_START = "<!-- times: written by `python -m dl101.results_section` -->"
+TIMES_START = "<!-- times: written by `python -m maintainers.results_section` -->"
 TIMES_END = "<!-- end of times -->"
 # The notebook whose verdict tests each claim (the three-set notebook compares both networks),
 # its title in the table, and the claim in a few words (the notebook states it in full).
@@ -349,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if expected != readme or stale:
             print(
-                "README.md's results disagree with the notebooks: run python -m dl101.results_section"
+                "README.md's results disagree with the notebooks: run python -m maintainers.results_section"
             )
             return 1
         return 0

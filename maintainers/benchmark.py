@@ -1,7 +1,7 @@
 """How fast the article's three-layer CIFAR-10 network trains here, five ways, in one run.
 
 Prints training images per second, on real CIFAR-10 images, for the three-layer network
-(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10: ``dl101.article_networks.three_layer_sets``,
+(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10: ``maintainers.article_networks.three_layer_sets``,
 which a test holds equal to the notebook's) with the article's preprocessing and augmentation:
 
 1. tflearn as the article writes it (stock ``ImageAugmentation`` / ``ImagePreprocessing``), with
@@ -19,7 +19,7 @@ epochs of 50,000 images. Each measurement runs in a process of its own: TensorFl
 settings once, when it loads, and tflearn switches it to graph mode for the whole process. A busy
 machine lowers every figure: compare the figures of one run with each other, never another run's.
 
-    .venv/bin/python benchmarks/cifar_throughput.py [--images 10000] [--epochs 2]
+    .venv/bin/python maintainers/benchmark.py [--images 10000] [--epochs 2]
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dl101 import cifar10_experiment_data  # noqa: E402
-from dl101.notebook_outputs import processor  # noqa: E402
 from dl101.profiles import PROFILES  # noqa: E402
 from dl101.tensorflow_settings import ONEDNN_VARIABLE, onednn_in_new_process  # noqa: E402
+from maintainers.notebook_outputs import processor  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -81,8 +81,8 @@ def tflearn_images_per_second(
 ) -> float:
     """Train the three-layer network with tflearn; images per second over the timed epochs."""
     # Imported here: tflearn switches TensorFlow to graph mode for the whole process.
-    from dl101.article_networks import three_layer_sets
     from dl101.tflearn_training import article_augmentation
+    from maintainers.article_networks import three_layer_sets
 
     import tflearn
     from tflearn.data_augmentation import ImageAugmentation

@@ -1,6 +1,6 @@
 """Notebooks committed with the outputs of a real run, and proof that they belong to the code.
 
-``python -m dl101.run_notebooks --in-place`` (``make outputs``) runs each notebook and writes it
+``python -m maintainers.run_notebooks --in-place`` (``make outputs``) runs each notebook and writes it
 back with its outputs. Before it is written, :func:`clean` removes what is particular to the
 machine that ran it (absolute paths, the user's home folder, the timings papermill adds to every
 cell), and :func:`stamp` records in the notebook's metadata what produced the outputs: the
