@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dl101.reports import ResultsTable, RunResult, minutes, run_numbers
+from dl101.reports import ResultsTable, minutes
 from dl101.runs import Run
 from dl101.tensorboard_logs import metrics_of, read_scalars
 from dl101.verdicts import (
@@ -261,11 +261,23 @@ def _verdict(
     )
 
 
-def _rows(table: ResultsTable, claim: Claim) -> dict[str, RunResult] | None:
+def _rows(table: ResultsTable, claim: Claim) -> dict[str, RunNumbers] | None:
+    """Each role's run in ``table``; ``None`` while one has not run, or has not run to its end."""
     labels = {row.name for row in table.rows}
     if not all(label in labels for label, _ in claim.roles.values()):
         return None
-    return {role: table[label] for role, (label, _) in claim.roles.items()}
+    rows = {role: table[label] for role, (label, _) in claim.roles.items()}
+    return None if any(row.partial for row in rows.values()) else rows
+
+
+def _partial_runs(table: ResultsTable, claim: Claim) -> str:
+    """The sentence that says why this run is not judged: which of its runs are partial."""
+    labels = [label for label, _ in claim.roles.values()]
+    partial = [row for row in table.rows if row.name in labels and row.partial]
+    return "".join(
+        f" **{row.name}** is partial ({row.shortfall}): this run is judged when it has finished."
+        for row in partial
+    )
 
 
 DEPTH = Claim(
@@ -297,10 +309,10 @@ DEPTH = Claim(
 def depth(table: ResultsTable, records: Records | None = None) -> Verdict:
     """Experiment 0: three sets of layers against one (this run untested until both have run)."""
     rows = _rows(table, DEPTH)
-    if rows is None:
-        labels = [label for label, _ in DEPTH.roles.values()]
-        ran = [row for row in table.rows if row.name in labels]
-        missing = [label for label in labels if label not in {row.name for row in ran}]
+    labels = [label for label, _ in DEPTH.roles.values()]
+    ran = [row for row in table.rows if row.name in labels]
+    missing = [label for label in labels if label not in {row.name for row in ran}]
+    if missing:
         measured = " and ".join(f"**{label}**" for label in missing) + (
             " has not run yet in this profile"
         )
@@ -312,7 +324,9 @@ def depth(table: ResultsTable, records: Records | None = None) -> Verdict:
             )
         measured += "."
     else:
-        measured = _versus(rows["three"], rows["few"], "three_layer_sets", "few_layers")
+        measured = _versus(
+            table["three_layer_sets"], table["few_layers"], "three_layer_sets", "few_layers"
+        ) + _partial_runs(table, DEPTH)
     return _verdict(DEPTH, measured, rows, records)
 
 
@@ -367,16 +381,18 @@ L2 = _regularisation_claim(
 def dropout(table: ResultsTable, records: Records | None = None) -> Verdict:
     """Experiment 1: dropout narrows the train/validation gap without costing accuracy."""
     rows = _rows(table, DROPOUT)
-    assert rows is not None, "experiment 1's table lists without_dropout and with_dropout"
-    measured = _versus(rows["with"], rows["without"], "with_dropout", "without_dropout")
+    measured = _versus(
+        table["with_dropout"], table["without_dropout"], "with_dropout", "without_dropout"
+    ) + _partial_runs(table, DROPOUT)
     return _verdict(DROPOUT, measured, rows, records)
 
 
 def l2(table: ResultsTable, records: Records | None = None) -> Verdict:
     """Experiment 2: L2 regularisation narrows the gap and improves validation accuracy."""
     rows = _rows(table, L2)
-    assert rows is not None, "experiment 2's table lists without_l2 and with_l2"
-    measured = _versus(rows["with"], rows["without"], "with_l2", "without_l2")
+    measured = _versus(
+        table["with_l2"], table["without_l2"], "with_l2", "without_l2"
+    ) + _partial_runs(table, L2)
     return _verdict(L2, measured, rows, records)
 
 
@@ -412,16 +428,17 @@ def batch_size(
     records: Records | None = None,
 ) -> Verdict:
     """Experiment 3: by the clock and by the epoch, the small batch learns more than the large."""
-    rows = {"small": run_numbers(small), "large": run_numbers(large)}
-    deadline = min(row.wall_time_seconds for row in rows.values())
-    measured = _versus(table[small.label], table[large.label], small.label, large.label) + (
+    numbers = {"small": table[small.label], "large": table[large.label]}
+    deadline = min(row.wall_time_seconds for row in numbers.values())
+    measured = _versus(numbers["small"], numbers["large"], small.label, large.label) + (
         f" Within the first {minutes(deadline)} (when the faster run ended), the best "
-        f"validation accuracy was {rows['small'].best_validation_accuracy_within(deadline):.1%} "
-        f"with batch {small.batch_size} and "
-        f"{rows['large'].best_validation_accuracy_within(deadline):.1%} with batch "
+        f"validation accuracy was {numbers['small'].best_validation_accuracy_within(deadline):.1%}"
+        f" with batch {small.batch_size} and "
+        f"{numbers['large'].best_validation_accuracy_within(deadline):.1%} with batch "
         f"{large.batch_size}."
     )
-    return _verdict(BATCH_SIZE, measured, rows, records)
+    rows = _rows(table, BATCH_SIZE)
+    return _verdict(BATCH_SIZE, measured + _partial_runs(table, BATCH_SIZE), rows, records)
 
 
 LEARNING_RATE_SCALING = Claim(
@@ -521,7 +538,8 @@ def learning_rate(
         for rate, row in by_rate.items()
     )
     rows = _rows(table, LEARNING_RATE)
-    return _verdict(LEARNING_RATE, measured + ".", rows, records, _fast_rate_note(records))
+    measured += "." + _partial_runs(table, LEARNING_RATE)
+    return _verdict(LEARNING_RATE, measured, rows, records, _fast_rate_note(records))
 
 
 def start_here_lessons(

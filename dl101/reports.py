@@ -7,7 +7,7 @@ and the table says what produced each number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dl101.pictures import ShownFigure
@@ -30,77 +30,19 @@ from dl101.verdicts import RunNumbers
 import numpy as np
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """What a run ended with, read from its logs, and the settings it recorded.
-
-    ``epochs_logged`` counts the epochs whose results are in the logs, ``epochs_planned`` the
-    epochs the run was created for (``None`` if it did not say), and ``damage`` describes its
-    damaged event files: when the logs stop early, the "final" numbers are not the run's end.
-    """
-
-    name: str
-    final_validation_accuracy: float
-    best_validation_accuracy: float
-    final_train_accuracy: float
-    wall_time_seconds: float
-    settings: Mapping[str, object]
-    epochs_logged: int | None = None
-    epochs_planned: int | None = None
-    damage: tuple[str, ...] = ()
-
-    @property
-    def gap(self) -> float:
-        """Training minus validation accuracy: large means overfitting."""
-        return self.final_train_accuracy - self.final_validation_accuracy
-
-    @property
-    def epochs_missing(self) -> bool:
-        """Whether fewer epochs are logged than the run was created for."""
-        if self.epochs_logged is None or self.epochs_planned is None:
-            return False
-        return self.epochs_logged < self.epochs_planned
-
-    @property
-    def partial(self) -> bool:
-        """Whether the logs stop before the end of the run's training, or may: then its final
-        numbers are not what it ended with."""
-        return self.epochs_missing or bool(self.damage)
-
-    @property
-    def shortfall(self) -> str:
-        """``"only 2 of 3 epochs logged"`` or ``"damaged log"`` for a partial run, else ``""``."""
-        if self.epochs_missing:
-            return f"only {self.epochs_logged} of {self.epochs_planned} epochs logged"
-        return "damaged log" if self.damage else ""
-
-    def partial_note(self) -> str:
-        """Why the run's row is partial, in a sentence or more; ``""`` if it is not."""
-        if not self.partial:
-            return ""
-        if self.epochs_missing:
-            why = (
-                f"its final numbers are those after epoch {self.epochs_logged}, not the end of "
-                "its training: it is still training, was interrupted, or its log lost its last "
-                "records"
-            )
-        else:
-            why = "its final numbers may not be what it ended with"
-        damage = "".join(f" {text[0].upper()}{text[1:]}." for text in self.damage)
-        return (
-            f"**{self.name} is partial** ({self.shortfall}): {why}.{damage} Let it finish, or "
-            "train it again, for its results."
-        )
-
-
 def minutes(seconds: float) -> str:
     """``"2 min 05 s"``: how the tables and verdicts write a duration."""
     whole_minutes, seconds = divmod(round(seconds), 60)
     return f"{whole_minutes} min {seconds:02d} s"
 
 
-def summarize(run: Run) -> RunResult:
-    """The final and best accuracies of ``run`` and how long it trained."""
+def summarize(run: Run) -> RunNumbers:
+    """``run``'s accuracies after every epoch and when each epoch ended, read from its logs.
+
+    Runs logged before training accuracy was measured after each epoch have tflearn's running
+    average per step instead: its last value in each epoch is taken. When the logs stop early
+    (a damaged file, an interrupted run), both curves end at the last epoch logged in full.
+    """
     curves = read_scalars(run)
     metrics = metrics_of(curves)
     missing = [
@@ -118,26 +60,17 @@ def summarize(run: Run) -> RunResult:
         )
     validation = curves[metrics.validation_accuracy]
     training = curves[metrics.train_accuracy]
-    last_written = max(float(curve.wall_times.max()) for curve in curves.values())
-    # Validation, and training accuracy except in tflearn's running averages, come once per epoch.
-    per_epoch = (validation,) if metrics == TFLEARN_RUNNING_AVERAGES else (validation, training)
-    logged = min(len(curve.values) for curve in per_epoch)
-    planned = run.epochs if isinstance(run.epochs, int) else None
-    last_validation = last_training = -1
-    if curves.damaged or (planned is not None and logged < planned):
-        # The logs stop early: both final numbers are taken after the last epoch logged in full.
-        last_validation = logged - 1
-        after = np.searchsorted(training.steps, validation.steps[last_validation], side="right")
-        last_training = max(int(after) - 1, 0)
-    return RunResult(
+    last_in_epoch = np.searchsorted(training.steps, validation.steps, side="right") - 1
+    epochs = len(validation.values)
+    if metrics != TFLEARN_RUNNING_AVERAGES:
+        # The training pass comes once per epoch too: an epoch counts when both were logged.
+        epochs = min(epochs, len(training.values))
+    return RunNumbers(
+        validation_accuracy=validation.values[:epochs],
+        training_accuracy=training.values[np.clip(last_in_epoch[:epochs], 0, None)],
+        seconds=validation.wall_times[:epochs] - start_time(curves),
         name=run.label,
-        final_validation_accuracy=float(validation.values[last_validation]),
-        best_validation_accuracy=float(validation.values.max()),
-        final_train_accuracy=float(training.values[last_training]),
-        wall_time_seconds=last_written - start_time(curves),
         settings=run.settings,
-        epochs_logged=logged,
-        epochs_planned=planned,
         damage=tuple(map(str, curves.damage)),
     )
 
@@ -156,7 +89,7 @@ class ResultsTable:
     only what differs between the runs.
     """
 
-    rows: tuple[RunResult, ...]
+    rows: tuple[RunNumbers, ...]
 
     def _shared_settings(self) -> dict[str, object]:
         first = dict(self.rows[0].settings) if self.rows else {}
@@ -199,7 +132,7 @@ class ResultsTable:
     def __repr__(self) -> str:
         return self.to_markdown()
 
-    def __getitem__(self, name: str) -> RunResult:
+    def __getitem__(self, name: str) -> RunNumbers:
         for row in self.rows:
             if row.name == name:
                 return row
@@ -211,25 +144,6 @@ class ResultsTable:
 def results_table(runs: Sequence[Run]) -> ResultsTable:
     """One row per run, in order: final and best validation accuracy, and more."""
     return ResultsTable(tuple(summarize(run) for run in runs))
-
-
-def run_numbers(run: Run) -> RunNumbers:
-    """``run``'s accuracies after every epoch and when each epoch ended, read from its logs.
-
-    What a claim needs to judge the run (:mod:`dl101.claims`), in the form the seed study
-    records it. Runs logged before training accuracy was measured after each epoch have a
-    running average per step instead: its last value in each epoch is taken.
-    """
-    curves = read_scalars(run)
-    metrics = metrics_of(curves)
-    validation = curves[metrics.validation_accuracy]
-    training = curves[metrics.train_accuracy]
-    last_in_epoch = np.searchsorted(training.steps, validation.steps, side="right") - 1
-    return RunNumbers(
-        validation_accuracy=validation.values,
-        training_accuracy=training.values[np.clip(last_in_epoch, 0, None)],
-        seconds=validation.wall_times - start_time(curves),
-    )
 
 
 def _damage_of(run: Run) -> str | None:

@@ -145,6 +145,21 @@ class Run:
         seed = self._setting("seed")
         return DEFAULT_SEED if seed is None else int(seed)
 
+    def check_not_trained_yet(self) -> None:
+        """Refuse a second training into this run's folder: two trainings would read as one.
+
+        tflearn appends to a folder's logs, and a model trained again goes on from the weights
+        it ended with, so re-running only the training cell would merge an abandoned attempt
+        into the run's curves. A new run (the cell that calls ``new_run``) starts afresh.
+        """
+        logged = [path for path in self.folder.iterdir() if path.name != SETTINGS_FILE]
+        if logged:
+            raise RuntimeError(
+                f"The run {self.name!r} has been trained already: its logs are in {self.folder}. "
+                "Training it again would mix two trainings in one run. Re-run the cell that "
+                "creates the run and builds the network (it sets this one aside), then this one."
+            )
+
 
 def _set_aside_name(folder: Path) -> Path:
     """A free name for an old run folder, stamped with the time it was last written."""

@@ -79,6 +79,7 @@ class TrainingPass(tflearn.callbacks.Callback):
 
     def __init__(self, model: tflearn.DNN, images: np.ndarray, labels: np.ndarray, run: Run):
         super().__init__()
+        run.check_not_trained_yet()  # before fit: tflearn opens its log writer there
         self.model = model
         self.images = images[:TRAINING_PASS_IMAGES]
         self.labels = labels[:TRAINING_PASS_IMAGES]

@@ -19,7 +19,7 @@ import json
 import os
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -100,22 +100,29 @@ class Spread:
 
 @dataclass(frozen=True)
 class RunNumbers:
-    """What a claim needs of one run: its accuracy after every epoch, and when each epoch ended.
+    """One run's numbers: its accuracy after every epoch, and when each epoch ended.
 
-    Made from a run's TensorBoard logs (the learner's run) or from a seed-study record; the
-    training accuracy is measured as validation is (:class:`dl101.tflearn_training.TrainingPass`).
+    The one summary of a run that tables, plots' captions and verdicts read. Made from a run's
+    TensorBoard logs (:func:`dl101.reports.summarize`) or from a seed-study record; the training
+    accuracy is measured as validation is (:class:`dl101.tflearn_training.TrainingPass`).
+    ``damage`` describes damaged event files; ``settings`` are what the run recorded.
     """
 
     validation_accuracy: np.ndarray
     training_accuracy: np.ndarray
     seconds: np.ndarray  # since the run started, at the end of each epoch
+    name: str = ""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    damage: tuple[str, ...] = ()
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Sequence[float]]) -> RunNumbers:
+    def from_record(cls, record: Mapping[str, Any]) -> RunNumbers:
         return cls(
             np.asarray(record["validation_accuracy"], dtype=float),
             np.asarray(record["training_accuracy"], dtype=float),
             np.asarray(record["seconds"], dtype=float),
+            name=record.get("run", ""),
+            settings=record.get("settings", {}),
         )
 
     @property
@@ -143,6 +150,51 @@ class RunNumbers:
         """The best validation accuracy reached ``seconds`` after the start (NaN: none yet)."""
         in_time = self.validation_accuracy[self.seconds <= seconds + 1e-6]
         return float(in_time.max()) if len(in_time) else float("nan")
+
+    @property
+    def epochs_logged(self) -> int:
+        return len(self.validation_accuracy)
+
+    @property
+    def epochs_planned(self) -> int | None:
+        planned = self.settings.get("epochs")
+        return planned if isinstance(planned, int) else None
+
+    @property
+    def epochs_missing(self) -> bool:
+        planned = self.epochs_planned
+        return planned is not None and self.epochs_logged < planned
+
+    @property
+    def partial(self) -> bool:
+        """Whether the logs stop before the end of the run's training, or may: then its final
+        numbers are not what it ended with, and no claim is judged on it."""
+        return self.epochs_missing or bool(self.damage)
+
+    @property
+    def shortfall(self) -> str:
+        """``"only 2 of 3 epochs logged"`` or ``"damaged log"`` for a partial run, else ``""``."""
+        if self.epochs_missing:
+            return f"only {self.epochs_logged} of {self.epochs_planned} epochs logged"
+        return "damaged log" if self.damage else ""
+
+    def partial_note(self) -> str:
+        """Why the run's row is partial, in a sentence or more; ``""`` if it is not."""
+        if not self.partial:
+            return ""
+        if not self.epochs_missing:
+            why = "its final numbers may not be what it ended with"
+        else:
+            why = (
+                f"its final numbers are those after epoch {self.epochs_logged}, not the end of "
+                "its training: it is still training, was interrupted, or its log lost its last "
+                "records"
+            )
+        damage = "".join(f" {text[0].upper()}{text[1:]}." for text in self.damage)
+        return (
+            f"**{self.name} is partial** ({self.shortfall}): {why}.{damage} Let it finish, or "
+            "train it again, for its results."
+        )
 
 
 # The seed study's numbers: run name -> seed -> that run's numbers.

@@ -36,7 +36,7 @@ from dl101.disk_space import free_space
 from dl101.notebook import shown_path, tensorboard_command
 from dl101.paths import REPO_ROOT
 from dl101.profiles import PROFILE_VARIABLE, choose_profile, requested_name
-from dl101.runs import check_log_dir, log_dir
+from dl101.runs import LOG_DIR_VARIABLE, check_log_dir, log_dir
 
 NOTEBOOKS = (
     "start_here",
@@ -252,12 +252,13 @@ def stamp_executed(outcome: Outcome, profile: str) -> None:
     _stamp(outcome.executed, profile, outcome.seconds)
 
 
-def write_back(outcome: Outcome, source: Path | None = None) -> Outcome:
+def write_back(outcome: Outcome, source: Path | None = None, read_as: bytes | None = None) -> Outcome:
     """Replace the notebook with its stamped executed copy, cleaned (see notebook_outputs).
 
     ``source`` is the file the notebook was read from (by default the repository's notebook of
-    that name), and the only file written. A write-back that fails leaves ``source`` as it was,
-    and the outcome returned says why.
+    that name), and the only file written. ``read_as`` is what ``source`` held when it was
+    executed: if it changed since (an edit saved while it ran), it is not written over. A
+    write-back that fails or is refused leaves ``source`` as it was, and the outcome says why.
     """
     from maintainers import notebook_outputs
 
@@ -265,6 +266,14 @@ def write_back(outcome: Outcome, source: Path | None = None) -> Outcome:
 
     if source is None:
         source = REPO_ROOT / f"{outcome.notebook}.ipynb"
+    if read_as is not None and source.read_bytes() != read_as:
+        return dataclasses.replace(
+            outcome,
+            succeeded=False,
+            detail=f"ran without error, but {shown_path(source)} changed on disk while it ran, "
+            f"so it was not written over: your edit is kept. The executed copy is "
+            f"{outcome.executed}; run it again to write back its outputs.",
+        )
     try:
         notebook = nbformat.read(outcome.executed, as_version=4)
         notebook_outputs.clean(notebook, log_dir())
@@ -360,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         # Every kernel inherits it, including notebooks without a parameters cell.
         os.environ[PROFILE_VARIABLE] = args.profile
+    if os.environ.get(LOG_DIR_VARIABLE):
+        # Kernels start in the repository, not in this folder: a relative path must name the
+        # same folder for them as for this runner.
+        os.environ[LOG_DIR_VARIABLE] = str(log_dir())
     try:
         check_log_dir()
         args.output_dir.mkdir(parents=True, exist_ok=True)
@@ -377,9 +390,10 @@ def main(argv: list[str] | None = None) -> int:
         name = copy_name(source)
         label = source.stem if name == source.stem else shown_path(source)
         print(f"\n=== {shown_path(source)}")
+        read_as = source.read_bytes()
         outcome = execute(source, args.output_dir, name=name, profile=profile)
         if outcome.succeeded and args.in_place:
-            outcome = write_back(outcome, source)
+            outcome = write_back(outcome, source, read_as)
         outcomes.append((label, outcome))
 
     print("\nSummary")

@@ -374,3 +374,42 @@ def test_a_read_only_notebook_is_not_written_back(tmp_path: Path) -> None:
     assert not outcome.succeeded
     assert "could not be written back: the notebook is read-only" in outcome.detail
     assert "print('before')" in notebook.read_text()
+
+
+# 9. What changes while a notebook runs, and where its logs go.
+
+
+def test_an_edit_saved_while_the_notebook_ran_is_not_written_over(
+    repo: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The notebook saves an edit to its own file while it runs, as a learner's Jupyter would."""
+    source = repo / "start_here.ipynb"
+    write_notebook(source, f"open({str(source)!r}, 'a').write('\\n')")
+    edited = source.read_bytes() + b"\n"
+
+    assert run_notebooks.main(["--in-place", "start_here"]) == 1
+
+    assert source.read_bytes() == edited
+    summary = capsys.readouterr().out
+    assert "start_here.ipynb changed on disk while it ran, so it was not written over" in summary
+    assert (repo / "executed" / "start_here.ipynb").is_file(), "the executed copy is kept"
+
+
+def test_a_relative_log_folder_is_the_same_folder_for_the_runner_and_the_kernels(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Kernels start in the repository; the runner was started in another folder."""
+    started_in = tmp_path / "started_in"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)
+    monkeypatch.setenv("DL101_LOG_DIR", "my-logs")
+    source = write_notebook(
+        repo / "start_here.ipynb",
+        "import os; print(os.path.abspath(os.environ['DL101_LOG_DIR']))",
+    )
+
+    assert run_notebooks.main([str(source)]) == 0
+
+    assert f"TensorBoard logs go to {started_in / 'my-logs'}" in capsys.readouterr().out
+    copy = repo / "executed" / f"{run_notebooks.copy_name(source)}.ipynb"
+    assert printed(copy) == f"{started_in / 'my-logs'}\n"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from dl101 import paths, reports, runs, tensorboard_logs
-from dl101.tflearn_training import layer_summary, new_graph, train
+from dl101.tflearn_training import TrainingPass, layer_summary, new_graph, train
 
 import numpy as np
 import pytest
@@ -249,6 +249,26 @@ def test_train_trains_with_exactly_what_the_run_recorded(tmp_path: Path) -> None
     # One validation per epoch, after ceil(300 / 40) = 8 steps.
     assert validation.steps[0] == -(-recorded["training_examples"] // recorded["batch_size"])
     assert model.train_ops[0].optimizer._lr == recorded["learning_rate"]
+
+
+def test_training_a_trained_run_again_is_refused_and_leaves_its_logs_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """A learner re-running only the training cell: its logs must not read as one longer run."""
+    points = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
+    labels = np.eye(2)[(points.sum(axis=1) > 0).astype(int)]
+    run = runs.new_run("twice", root=tmp_path, epochs=2, batch_size=10, training_examples=40)
+    new_graph(run.seed)
+    net = regression(fully_connected(input_data(shape=[None, 2]), 2, activation="softmax"))
+    model = train(net, run, (points, labels), (points, labels))
+    logged = sorted(path.relative_to(run.folder) for path in run.folder.rglob("*"))
+
+    with pytest.raises(RuntimeError, match="'twice' has been trained already.*Re-run the cell"):
+        model.fit(points, labels, n_epoch=2, run_id=run.run_id,
+                  callbacks=TrainingPass(model, points, labels, run))  # fmt: skip
+
+    assert sorted(path.relative_to(run.folder) for path in run.folder.rglob("*")) == logged
+    assert list(tensorboard_logs.read_scalars(run)["Accuracy/Validation"].steps) == [4, 8]
 
 
 def test_train_refuses_data_of_another_size_than_the_run_recorded(tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dl101 import claims
+from dl101.reports import ResultsTable
 from dl101.verdicts import Outcome, RunNumbers, Spread, judge
 
 import numpy as np
@@ -187,13 +190,29 @@ def test_the_learning_rate_recipe_names_a_halved_rate_the_sweep_did_not_train(
 
 
 def test_the_depth_verdict_names_the_network_not_run_yet_whichever_notebook_ran_first() -> None:
-    from dl101.reports import ResultsTable, RunResult
-
-    three = RunResult("three_layer_sets", 0.65, 0.66, 0.80, 100.0, {})
+    three = RunNumbers(
+        np.array([0.66, 0.65]), np.array([0.7, 0.8]), np.array([50.0, 100.0]), "three_layer_sets"
+    )
     verdict = claims.depth(ResultsTable((three,)), records={})
 
     assert verdict.held is None
     assert verdict.measured == (
         "**few_layers** has not run yet in this profile; **three_layer_sets** ended at 65.0% "
         "validation accuracy (best 66.0%), training accuracy 80.0%."
+    )
+
+
+def test_a_run_that_has_not_finished_is_not_judged() -> None:
+    """9 of 15 epochs logged: its "final" numbers are not its end, so this run has no verdict."""
+    finished = numbers(0.6, train=0.8, epochs=15)
+    finished = replace(finished, name="without_dropout", settings={"epochs": 15})
+    partial = replace(numbers(0.7, epochs=9), name="with_dropout", settings={"epochs": 15})
+
+    verdict = claims.dropout(ResultsTable((finished, partial)), records={})
+
+    assert verdict.held is None
+    assert "not tested in this run yet" in verdict._verdict_text()
+    assert verdict.measured.endswith(
+        "**with_dropout** is partial (only 9 of 15 epochs logged): this run is judged when it "
+        "has finished."
     )
