@@ -9,11 +9,10 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from dl101 import python_check
 from dl101.paths import REPO_ROOT
 from dl101.profiles import Profile, announcement, choose_profile
 from dl101.runs import log_dir
-
-OLDEST_PYTHON = (3, 11)
 
 
 def shown_path(path: Path) -> str:
@@ -40,11 +39,8 @@ def let_magics_find_tensorboard() -> None:
 
 def check_setup() -> None:
     """Check Python and print the versions of the libraries and where TensorBoard logs go."""
-    if sys.version_info[:2] < OLDEST_PYTHON:
-        raise RuntimeError(
-            f"This notebook needs Python {'.'.join(map(str, OLDEST_PYTHON))} or newer; this "
-            f"kernel runs {sys.version.split()[0]}. Choose another kernel."
-        )
+    if problem := python_check.problem(sys.version_info[:3]):
+        raise RuntimeError(problem)
     framework = ("tflearn", version("tflearn")) if "tflearn" in sys.modules else None
     if framework is None:
         framework = ("Keras", version("keras"))

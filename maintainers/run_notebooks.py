@@ -252,7 +252,9 @@ def stamp_executed(outcome: Outcome, profile: str) -> None:
     _stamp(outcome.executed, profile, outcome.seconds)
 
 
-def write_back(outcome: Outcome, source: Path | None = None, read_as: bytes | None = None) -> Outcome:
+def write_back(
+    outcome: Outcome, source: Path | None = None, read_as: bytes | None = None
+) -> Outcome:
     """Replace the notebook with its stamped executed copy, cleaned (see notebook_outputs).
 
     ``source`` is the file the notebook was read from (by default the repository's notebook of

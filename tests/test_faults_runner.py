@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -119,40 +116,27 @@ def test_a_notebook_given_profile_name_3_by_papermill_says_so() -> None:
         notebook.prepare_notebook(3)
 
 
-def test_an_unknown_profile_in_the_environment_is_one_line_and_creates_nothing(
-    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+@pytest.mark.parametrize(
+    ("arguments", "environment"), [(["--profile", "fast"], "smoke"), ([], "fast")]
+)
+def test_an_unknown_profile_is_one_line_and_starts_no_kernel(
+    repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    arguments: list[str],
+    environment: str,
 ) -> None:
+    """Given on the command line, or as DL101_PROFILE=fast make run."""
     write_notebook(repo / "start_here.ipynb", "print('ran')")
-    monkeypatch.setenv("DL101_PROFILE", "fast")
+    monkeypatch.setenv("DL101_PROFILE", environment)
     monkeypatch.setattr(run_notebooks, "execute", lambda *a, **k: pytest.fail("a kernel started"))
 
     with pytest.raises(SystemExit) as exited:
-        run_notebooks.main([])
+        run_notebooks.main(arguments)
 
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == UNKNOWN_FAST
     assert names(repo) == ["start_here.ipynb"], "no executed/ folder"
-
-
-def test_make_run_with_an_unknown_profile_prints_one_line_not_a_traceback(tmp_path: Path) -> None:
-    """What ``DL101_PROFILE=fast make run`` runs, in a process of its own."""
-    environment = {**os.environ, "DL101_PROFILE": "fast"}
-    command = [
-        sys.executable,
-        "-m",
-        "maintainers.run_notebooks",
-        "--output-dir",
-        str(tmp_path / "out"),
-    ]
-
-    result = subprocess.run(
-        command, cwd=run_notebooks.REPO_ROOT, env=environment, capture_output=True, text=True
-    )
-
-    assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == UNKNOWN_FAST
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    assert names(tmp_path) == []
 
 
 # 1. A notebook from outside the repository.

@@ -202,6 +202,8 @@ def test_settings_are_written_whole_or_not_at_all(
     assert runs.open_run("group/run", root=tmp_path).settings == {}  # type: ignore[union-attr]
 
 
+# TensorFlow's log-writer thread fails on the full disk too, after the error this test checks.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_disk_that_fills_up_during_training_is_named_with_its_free_space(
     full_disk: Path,
 ) -> None:
