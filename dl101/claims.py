@@ -79,6 +79,9 @@ class Claim:
     text: str
     roles: Mapping[str, tuple[str, str]]  # role -> (run label in the notebook, seed-study run)
     parts: tuple[Part, ...]
+    title: str = ""  # "Experiment 1: dropout", as the published pages head it
+    notebook: str = ""  # the notebook whose verdict tests it
+    in_brief: str = ""  # the claim in a few words, for the README's Results
 
     @property
     def study_only(self) -> bool:
@@ -303,6 +306,9 @@ DEPTH = Claim(
             lambda r: r["three"].final_validation_accuracy - r["few"].final_train_accuracy,
         ),
     ),
+    title="Experiment 0: depth",
+    notebook="experiment_0_three_layer_sets",
+    in_brief="three sets of layers beat one by 10-20 points; one set underfits (the article)",
 )
 
 
@@ -337,11 +343,13 @@ def _regularisation_claim(
     with_: tuple[str, str],
     same_accuracy_holds: Callable[[float], bool],
     accuracy_text: str,
+    **published: str,
 ) -> Claim:
     return Claim(
         source=source,
         text=text,
         roles={"without": without, "with": with_},
+        **published,
         parts=(
             Part(
                 "smaller gap (gap without minus gap with)",
@@ -364,6 +372,9 @@ DROPOUT = _regularisation_claim(
     with_=("with_dropout", "base_dropout"),
     same_accuracy_holds=_not_negative,
     accuracy_text="validation accuracy no lower (with minus without)",
+    title="Experiment 1: dropout",
+    notebook="experiment_1_dropout",
+    in_brief="a smaller gap between training and validation, at no cost in accuracy (the article)",
 )
 
 L2 = _regularisation_claim(
@@ -375,6 +386,9 @@ L2 = _regularisation_claim(
     with_=("with_l2", "base_l2"),
     same_accuracy_holds=_positive,
     accuracy_text="validation accuracy higher (with minus without)",
+    title="Experiment 2: L2",
+    notebook="experiment_2_l2",
+    in_brief="a smaller gap, and higher validation accuracy (the article)",
 )
 
 
@@ -418,6 +432,9 @@ BATCH_SIZE = Claim(
             _gain("small", "large"),
         ),
     ),
+    title="Experiment 3: batch size",
+    notebook="experiment_3_batch_size",
+    in_brief="batches of 50 ahead of 2,000, by the clock and by the epoch (this tutorial)",
 )
 
 
@@ -461,6 +478,8 @@ LEARNING_RATE_SCALING = Claim(
             _gain("up", "unchanged"),
         ),
     ),
+    title="Experiment 3: batch size and learning rate",
+    notebook="experiment_3_batch_size",
 )
 
 
@@ -501,6 +520,9 @@ LEARNING_RATE = Claim(
             as_accuracy=True,
         ),
     ),
+    title="Experiment 4: learning rate",
+    notebook="experiment_4_learning_rate",
+    in_brief="for Adam, 0.001 beats 0.0001 (too slow) and 0.01 (never learns) (the article)",
 )
 
 
@@ -540,6 +562,10 @@ def learning_rate(
     rows = _rows(table, LEARNING_RATE)
     measured += "." + _partial_runs(table, LEARNING_RATE)
     return _verdict(LEARNING_RATE, measured, rows, records, _fast_rate_note(records))
+
+
+# The claims the experiments test, in the order the published pages show them.
+EXPERIMENT_CLAIMS = (DEPTH, DROPOUT, L2, BATCH_SIZE, LEARNING_RATE_SCALING, LEARNING_RATE)
 
 
 def start_here_lessons(
@@ -704,6 +730,8 @@ def _step_claim(model: str, base: str, change: str) -> Claim:
 
 
 MNIST_STEP_CLAIMS = tuple(_step_claim(*step) for step in MNIST_STEPS)
+# keras_mnist's models of section 4, in the order it trains them: the slides' first, then a step each.
+MNIST_MODELS = ("first_model", *(model for model, _, _ in MNIST_STEPS))
 
 
 @dataclass(frozen=True)

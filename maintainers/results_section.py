@@ -21,6 +21,7 @@ import statistics
 import sys
 from dataclasses import dataclass
 
+from dl101 import claims
 from dl101.paths import REPO_ROOT
 from maintainers.hosted import badges
 from maintainers.notebook_outputs import METADATA_KEY, machine_text
@@ -41,25 +42,14 @@ TABLE_END = "<!-- end of notebooks -->"
 TIMES_START = "<!-- times: written by `python -m maintainers.results_section` -->"
 TIMES_END = "<!-- end of times -->"
 # The notebook whose verdict tests each claim (the three-set notebook compares both networks),
-# its title in the table, and the claim in a few words (the notebook states it in full).
+# its title in the table ("Experiment 1: dropout" without its number), and the claim in brief.
 EXPERIMENTS = {
-    "experiment_0_three_layer_sets": (
-        "Depth",
-        "three sets of layers beat one by 10-20 points; one set underfits (the article)",
-    ),
-    "experiment_1_dropout": (
-        "Dropout",
-        "a smaller gap between training and validation, at no cost in accuracy (the article)",
-    ),
-    "experiment_2_l2": ("L2", "a smaller gap, and higher validation accuracy (the article)"),
-    "experiment_3_batch_size": (
-        "Batch size",
-        "batches of 50 ahead of 2,000, by the clock and by the epoch (this tutorial)",
-    ),
-    "experiment_4_learning_rate": (
-        "Learning rate",
-        "for Adam, 0.001 beats 0.0001 (too slow) and 0.01 (never learns) (the article)",
-    ),
+    claim.notebook: (
+        claim.title.split(": ")[1][0].upper() + claim.title.split(": ")[1][1:],
+        claim.in_brief,
+    )
+    for claim in claims.EXPERIMENT_CLAIMS
+    if claim.in_brief
 }
 VERDICT = re.compile(
     r"\*\*The claim:\*\* (?P<claim>.*?)\n\n\*\*Measured:\*\* (?P<measured>.*?)\n\n"

@@ -30,18 +30,6 @@ from maintainers.notebook_outputs import machine_text
 import numpy as np
 
 PAGE_DIR = verdicts.RECORDS_DIR.parent
-# The claims the study judges, by the notebook that shows each (README anchors).
-CLAIMS = {
-    "experiment_0_three_layer_sets": ("Experiment 0: depth", claims.DEPTH),
-    "experiment_1_dropout": ("Experiment 1: dropout", claims.DROPOUT),
-    "experiment_2_l2": ("Experiment 2: L2", claims.L2),
-    "experiment_3_batch_size": ("Experiment 3: batch size", claims.BATCH_SIZE),
-    "batch_and_learning_rate": (
-        "Experiment 3: batch size and learning rate",
-        claims.LEARNING_RATE_SCALING,
-    ),
-    "experiment_4_learning_rate": ("Experiment 4: learning rate", claims.LEARNING_RATE),
-}
 # Each plot: a title and the study runs it draws.
 PLOTS = {
     "depth": ("Experiment 0: depth", ("few_layers", "three_layer_sets")),
@@ -84,7 +72,7 @@ def _mnist_rows(records: Sequence[Mapping[str, Any]], numbers: claims.Records) -
         "| model | seeds | final test accuracy |",
         "|---|---|---|",
     ]
-    for model in seed_study.NOTEBOOK_RUNS["keras_mnist"]:
+    for model in claims.MNIST_MODELS:
         own = numbers.get(f"mnist_{model}", {})
         final = Spread(tuple(run.final_validation_accuracy for run in own.values()))
         shown = final.percent() if own else ""
@@ -109,11 +97,11 @@ def _mnist_rows(records: Sequence[Mapping[str, Any]], numbers: claims.Records) -
 
 def _claim_sections(numbers: claims.Records) -> list[str]:
     lines = []
-    for anchor, (title, claim) in CLAIMS.items():
+    for claim in claims.EXPERIMENT_CLAIMS:
         parts = claims.judge_claim(claim, None, numbers)
         lines += [
             "",
-            f"### {title}",
+            f"### {claim.title}",
             "",
             f"{claim.source} {claim.text}",
             "",
@@ -136,7 +124,7 @@ def _claim_sections(numbers: claims.Records) -> list[str]:
         if claim is claims.LEARNING_RATE and (note := claims._fast_rate_note(numbers)):
             lines += ["", note]
         lines.append(
-            f"\n([the notebook](../../{anchor}.ipynb))" if anchor.startswith("experiment") else ""
+            "" if claim.study_only else f"\n([the notebook](../../{claim.notebook}.ipynb))"
         )
     return lines
 
