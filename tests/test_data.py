@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import http.server
 import io
 import os
+import re
 import tarfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
-from dl101 import data, paths
+from dl101 import data
 from dl101.data import DataError, Download
 
 import numpy as np
@@ -23,9 +26,13 @@ from helpers import (
     write_mnist,
 )
 
+OFFLINE = "http://127.0.0.1:9"  # nothing listens there: a download is refused at once
 
-def test_cifar10_arrays_have_the_notebooks_layout(tmp_path: Path) -> None:
-    batches = write_cifar10(tmp_path / data.CIFAR10_FOLDER)
+
+@pytest.mark.parametrize("subfolder", [data.CIFAR10_FOLDER, "."])
+def test_cifar10_arrays_have_the_notebooks_layout(tmp_path: Path, subfolder: str) -> None:
+    """The batch files may sit in cifar-10-batches-py/ or directly in the folder."""
+    batches = write_cifar10(tmp_path / subfolder)
 
     (x_train, y_train), (x_test, y_test) = data.load_cifar10(tmp_path)
 
@@ -39,14 +46,6 @@ def test_cifar10_arrays_have_the_notebooks_layout(tmp_path: Path) -> None:
     row = batches[data.CIFAR10_TEST_BATCH]["data"][0]
     expected = [row[channel * 1024 + 1 * 32 + 2] / 255.0 for channel in range(3)]
     np.testing.assert_allclose(x_test[0, 1, 2], expected, rtol=1e-6)
-
-
-def test_cifar10_batch_files_may_sit_directly_in_the_folder(tmp_path: Path) -> None:
-    write_cifar10(tmp_path)
-
-    (x_train, _), _ = data.load_cifar10(tmp_path)
-
-    assert len(x_train) == 5 * IMAGES_PER_BATCH
 
 
 def test_search_order_is_argument_environment_repository_floydhub(
@@ -67,21 +66,60 @@ def test_search_order_is_argument_environment_repository_floydhub(
     assert data.find_cifar10().parent == floydhub
 
 
-def test_floydhub_data_mounts_are_searched(isolated: Path) -> None:
-    assert paths.floydhub_data_dirs() == [isolated / "data", isolated / "floyd" / "input" / "data"]
-    write_mnist(isolated / "data" / data.MNIST_FILE)
+def test_a_folder_the_learner_cannot_read_is_passed_over_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A locked folder (a shared server's /data mount, a folder of mode 000) is no crash.
 
-    assert data.find_mnist() == isolated / "data" / data.MNIST_FILE
+    For a learner without rights there, Python's stat() of any path inside it raises
+    PermissionError, which Path.is_file() passes on. Tests run as root, whom permission bits do
+    not stop, so stat() is made to fail inside the folder the same way.
+    """
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setenv("DL101_DATA_DIR", str(locked))
+    real_stat = Path.stat
+
+    def stat(path: Path, **options: bool) -> os.stat_result:
+        if locked in path.parents:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_stat(path, **options)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    write_mnist(data.REPO_DATA_DIR / data.MNIST_FILE)
+
+    (x_train, _), _ = data.load_mnist()
+
+    with np.load(data.REPO_DATA_DIR / data.MNIST_FILE) as expected:
+        np.testing.assert_array_equal(x_train, expected["x_train"])
+    (data.REPO_DATA_DIR / data.MNIST_FILE).unlink()
+    offline = Download(f"{OFFLINE}/{data.MNIST_FILE}", "sha256", "0" * 64)
+    with pytest.raises(
+        DataError, match=re.escape(f"\n  ({locked} cannot be read (Permission denied))")
+    ):
+        data.find_mnist(source=offline)
 
 
-def test_truncated_cifar10_batch_names_the_file(tmp_path: Path) -> None:
-    folder = tmp_path / data.CIFAR10_FOLDER
-    write_cifar10(folder)
-    broken = folder / "data_batch_3"
-    broken.write_bytes(broken.read_bytes()[:1000])
+def test_a_data_dir_variable_naming_no_folder_is_an_error_not_a_download(
+    tmp_path: Path, web_root: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served, url = web_root
+    write_mnist(served / data.MNIST_FILE)
+    source = Download(
+        f"{url}/{data.MNIST_FILE}", "sha256", sha256((served / data.MNIST_FILE).read_bytes())
+    )
+    mistyped = tmp_path / "dl101-dta"
+    monkeypatch.setenv("DL101_DATA_DIR", str(mistyped))
 
-    with pytest.raises(DataError, match=r"data_batch_3 is truncated or corrupt"):
-        data.load_cifar10(tmp_path)
+    with pytest.raises(DataError) as raised:
+        data.find_mnist(source=source)
+
+    assert str(raised.value) == (
+        f"DL101_DATA_DIR is set to {mistyped}, which does not exist: correct it (export "
+        "DL101_DATA_DIR=/path/to/data), create that folder, or unset DL101_DATA_DIR to use "
+        f"{data.REPO_DATA_DIR}."
+    )
+    assert os.listdir(data.REPO_DATA_DIR) == [], "nothing was downloaded instead"
 
 
 def test_mnist_arrays_are_those_of_the_file(tmp_path: Path) -> None:
@@ -90,17 +128,10 @@ def test_mnist_arrays_are_those_of_the_file(tmp_path: Path) -> None:
     (x_train, y_train), (x_test, y_test) = data.load_mnist(tmp_path)
 
     with np.load(tmp_path / data.MNIST_FILE) as expected:
-        np.testing.assert_array_equal(x_train, expected["x_train"])
-        np.testing.assert_array_equal(y_test, expected["y_test"])
-    assert x_train.shape == (60, 28, 28) and x_test.shape == (10, 28, 28)
-    assert y_train.shape == (60,)
-
-
-def test_corrupt_mnist_file_says_what_to_do(tmp_path: Path) -> None:
-    (tmp_path / data.MNIST_FILE).write_bytes(b"not a zip file")
-
-    with pytest.raises(DataError, match=r"mnist.npz is truncated or corrupt.*Delete it"):
-        data.load_mnist(tmp_path)
+        arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+        for key, array in arrays.items():
+            np.testing.assert_array_equal(array, expected[key])
+            assert array.dtype == expected[key].dtype
 
 
 def test_cifar10_download_is_verified_and_unpacked(
@@ -120,18 +151,23 @@ def test_cifar10_download_is_verified_and_unpacked(
     assert len(x_train) == 5 * IMAGES_PER_BATCH and len(x_test) == IMAGES_PER_BATCH
 
 
-def test_mnist_download_lands_in_the_download_folder(
+def test_mnist_download_lands_in_the_download_folder_readable_by_all(
     tmp_path: Path, web_root: tuple[Path, str]
 ) -> None:
+    """Readable by everyone who may read the folder, as a file the learner saved would be."""
     served, url = web_root
     write_mnist(served / data.MNIST_FILE)
     content = (served / data.MNIST_FILE).read_bytes()
     source = Download(f"{url}/{data.MNIST_FILE}", "sha256", sha256(content))
-
-    path = data.find_mnist(tmp_path / "empty", source=source, download_dir=tmp_path / "downloads")
+    old_umask = os.umask(0o022)
+    try:
+        path = data.find_mnist(tmp_path / "empty", source=source, download_dir=tmp_path / "dl")
+    finally:
+        os.umask(old_umask)
 
     assert path.read_bytes() == content
-    assert os.listdir(tmp_path / "downloads") == [data.MNIST_FILE]
+    assert os.listdir(tmp_path / "dl") == [data.MNIST_FILE]
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
 
 
 def test_checksum_mismatch_keeps_nothing(tmp_path: Path, web_root: tuple[Path, str]) -> None:
@@ -161,21 +197,60 @@ class TruncatingHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_interrupted_download_leaves_nothing_behind(tmp_path: Path) -> None:
+@pytest.fixture
+def truncating_url() -> Iterator[str]:
     server = http.server.HTTPServer(("127.0.0.1", 0), TruncatingHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    source = Download(f"http://127.0.0.1:{server.server_address[1]}/mnist.npz", "sha256", "0" * 64)
-    download_dir = tmp_path / "downloads"
     try:
-        with pytest.raises(
-            DataError, match="downloading it failed: the connection dropped after 18 of"
-        ):
-            data.find_mnist(tmp_path / "empty", source=source, download_dir=download_dir)
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
 
-    assert os.listdir(download_dir) == []
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        ("refused", "Connection refused"),
+        ("not found", "File not found"),
+        ("timeout", "The read operation timed out"),
+        ("dropped", "the connection dropped after 18 of 1,048,576 bytes"),
+    ],
+)
+def test_a_failed_download_names_the_cause_and_every_way_out(
+    tmp_path: Path,
+    web_root: tuple[Path, str],
+    truncating_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: str,
+    reason: str,
+) -> None:
+    urls = {"refused": OFFLINE, "not found": web_root[1], "dropped": truncating_url}
+    source = Download(f"{urls.get(failure, OFFLINE)}/{data.MNIST_FILE}", "sha256", "0" * 64)
+    if failure == "timeout":
+
+        def times_out(*args: object, **options: object) -> None:
+            raise TimeoutError("The read operation timed out")
+
+        monkeypatch.setattr(data.urllib.request, "urlopen", times_out)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setenv("DL101_DATA_DIR", str(mine))
+
+    with pytest.raises(DataError) as raised:
+        data.find_mnist(source=source)
+
+    message = str(raised.value)
+    assert message.startswith("MNIST was not found in any of these folders:\n")
+    for folder in data.candidate_dirs():
+        assert f"\n  - {folder}\n" in message
+    # A refused connection's reason is "[Errno 111] Connection refused" on Linux.
+    assert re.search(
+        rf"\nand downloading it failed: (\[Errno \d+\] )?{re.escape(reason)}\n", message
+    )
+    assert "connect to the internet and run again" in message
+    assert "export DL101_DATA_DIR=" in message
+    assert os.listdir(data.REPO_DATA_DIR) == os.listdir(mine) == [], "nothing half-written"
 
 
 def test_archive_that_escapes_its_folder_is_refused(tmp_path: Path) -> None:
@@ -193,25 +268,6 @@ def test_archive_that_escapes_its_folder_is_refused(tmp_path: Path) -> None:
 
     assert not (tmp_path / "inside" / "escaped.txt").exists()
     assert os.listdir(destination) == []
-
-
-def test_offline_without_data_explains_every_way_out(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DL101_DATA_DIR", str(tmp_path / "my_data"))
-    # Nothing listens on port 9 of the loopback address: the connection is refused at once.
-    source = Download("http://127.0.0.1:9/cifar-10-python.tar.gz", "md5", "0" * 32)
-
-    with pytest.raises(DataError) as raised:
-        data.find_cifar10(source=source, download_dir=tmp_path / "downloads")
-
-    message = str(raised.value)
-    assert "CIFAR-10 was not found in any of these folders" in message
-    for folder in data.candidate_dirs():
-        assert str(folder) in message
-    assert "downloading it failed" in message
-    assert "export DL101_DATA_DIR=" in message
-    assert not any((tmp_path / "downloads").iterdir())
 
 
 real_data = pytest.mark.skipif(
