@@ -336,6 +336,10 @@ def open_run(name: str, root: str | os.PathLike[str] | None = None) -> Run | Non
     return Run(name, folder, settings)
 
 
+# What an Experiment records for every run it makes; the rest are the run's own settings.
+EXPERIMENT_SETTINGS = ("profile", "epochs", "training_examples", "seed")
+
+
 @dataclass
 class Experiment:
     """The runs of one notebook: one group folder, one profile and one training set.
@@ -359,13 +363,8 @@ class Experiment:
         epochs = self.epochs
         if epochs is None and self.profile is not None:
             epochs = self.profile.epochs
-        recorded = {
-            "profile": self.profile.name if self.profile else None,
-            "epochs": epochs,
-            "training_examples": self.training_examples,
-            "seed": self.seed,
-            **settings,
-        }
+        shared = (self.profile.name if self.profile else None, epochs, self.training_examples)
+        recorded = {**dict(zip(EXPERIMENT_SETTINGS, (*shared, self.seed), strict=True)), **settings}
         run = _create_run(log_dir(), f"{self.group}/{name}", recorded)
         self.runs = [earlier for earlier in self.runs if earlier.name != run.name] + [run]
         return run

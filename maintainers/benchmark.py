@@ -1,8 +1,9 @@
 """How fast the article's three-layer CIFAR-10 network trains here, five ways, in one run.
 
 Prints training images per second, on real CIFAR-10 images, for the three-layer network
-(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10: ``maintainers.article_networks.three_layer_sets``,
-which a test holds equal to the notebook's) with the article's preprocessing and augmentation:
+(conv 32, pool, conv 64, pool, conv 64, pool, 512, 10), built by the notebook's own code: the
+cell of ``experiment_0_three_layer_sets.ipynb`` that defines it, run as written, with the
+article's preprocessing and augmentation:
 
 1. tflearn as the article writes it (stock ``ImageAugmentation`` / ``ImagePreprocessing``), with
    TensorFlow's own settings: what a learner who types the article's code gets;
@@ -34,13 +35,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 # Run as `python benchmarks/...` from a fresh clone: dl101 is in the folder above, not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dl101 import cifar10_experiment_data  # noqa: E402
+from dl101.paths import REPO_ROOT  # noqa: E402
 from dl101.profiles import PROFILES  # noqa: E402
+from dl101.runs import LOG_DIR_VARIABLE  # noqa: E402
 from dl101.tensorflow_settings import ONEDNN_VARIABLE, onednn_in_new_process  # noqa: E402
 from maintainers.notebook_outputs import processor  # noqa: E402
 
@@ -63,6 +68,8 @@ ARTICLE_IMAGES = 50 * 50_000
 BATCH_SIZE = 96
 RATIOS = ("2/1", "2/4", "2/3")  # pipeline 2's speed over 1's, over 4's, over 3's
 PEAK = "5 float32 matmul (numpy)"
+# The network's only definition is in this notebook, where the lesson is.
+NETWORK_NOTEBOOK = REPO_ROOT / "experiment_0_three_layer_sets.ipynb"
 
 
 def gflops(images_per_second: float) -> float:
@@ -76,13 +83,41 @@ def training_data(images: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def _code_cell(cells: list[str], marker: str) -> str:
+    """The one code cell of :data:`NETWORK_NOTEBOOK` that holds ``marker``."""
+    found = [source for source in cells if marker in source]
+    if len(found) != 1:
+        raise RuntimeError(
+            f"{NETWORK_NOTEBOOK.name} has {len(found)} code cells with {marker!r}, not one: "
+            "the benchmark runs that cell to build the network."
+        )
+    return found[0]
+
+
+def notebook_network(augmentation: Callable[[], Any], images: np.ndarray) -> Any:
+    """The three-layer network as :data:`NETWORK_NOTEBOOK` defines it, with ``augmentation``.
+
+    The notebook's import cell and the cell that defines the network run as written, except that
+    ``article_augmentation`` is the augmentation to time. That cell also creates its run: in the
+    log folder ``$DL101_LOG_DIR``, with no profile (the benchmark has none).
+    """
+    import nbformat
+
+    notebook = nbformat.read(NETWORK_NOTEBOOK, as_version=4)
+    cells = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    namespace: dict[str, Any] = {}
+    exec(_code_cell(cells, "from tflearn.layers.conv import"), namespace)
+    namespace.update(article_augmentation=augmentation, profile=None, X=images)
+    exec(_code_cell(cells, "network = regression("), namespace)
+    return namespace["network"]
+
+
 def tflearn_images_per_second(
     pipeline: str, images: np.ndarray, labels: np.ndarray, epochs: int
 ) -> float:
     """Train the three-layer network with tflearn; images per second over the timed epochs."""
     # Imported here: tflearn switches TensorFlow to graph mode for the whole process.
     from dl101.tflearn_training import article_augmentation
-    from maintainers.article_networks import three_layer_sets
 
     import tflearn
     from tflearn.data_augmentation import ImageAugmentation
@@ -98,8 +133,9 @@ def tflearn_images_per_second(
         "project": article_augmentation,
         "none": lambda: None,
     }
-    network = three_layer_sets(augmentation=augmentations[pipeline])
     with tempfile.TemporaryDirectory() as logs:
+        os.environ[LOG_DIR_VARIABLE] = logs  # this process measures one pipeline and ends
+        network = notebook_network(augmentations[pipeline], images)
         model = tflearn.DNN(network, tensorboard_verbose=0, tensorboard_dir=logs)
         with contextlib.redirect_stdout(io.StringIO()):
             # The first epoch includes graph start-up and the featurewise mean and std.

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dl101 import claims, verdicts
+from dl101 import claims, runs, verdicts
 from dl101.pictures import ShownFigure
 from dl101.reports import minutes
 from dl101.verdicts import RULE, RunNumbers, Spread
@@ -51,11 +51,16 @@ def _run_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
     for study_run in seed_study.STUDY_RUNS:
         own = [RunNumbers.from_record(r) for r in records if r["run"] == study_run.name]
         stands_for = ", ".join(f"`{name}`" for name in study_run.notebook_runs) or "study only"
-        settings = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in study_run.settings().items())
-        name = f"**{study_run.name}** ({settings})"
         if not own:
-            lines.append(f"| {name} | {stands_for} | 0 | | | | |")
+            lines.append(f"| **{study_run.name}** | {stands_for} | 0 | | | | |")
             continue
+        # What the run recorded it trained with, less what every run of a notebook records.
+        settings = ", ".join(
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in own[0].settings.items()
+            if key not in runs.EXPERIMENT_SETTINGS
+        )
+        name = f"**{study_run.name}** ({settings})"
         final = Spread(tuple(run.final_validation_accuracy for run in own))
         best = Spread(tuple(run.best_validation_accuracy for run in own))
         gap = Spread(tuple(run.gap for run in own))
@@ -259,8 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     arguments.out.mkdir(parents=True, exist_ok=True)
     readme.write_text(text)
-    for name, (title, runs) in PLOTS.items():
-        (arguments.out / f"{name}.png").write_bytes(plot(records, title, runs))
+    for name, (title, plotted) in PLOTS.items():
+        (arguments.out / f"{name}.png").write_bytes(plot(records, title, plotted))
     print(f"wrote {readme} and {len(PLOTS)} plots")
     return 0
 

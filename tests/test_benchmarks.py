@@ -1,5 +1,6 @@
-"""The benchmark runs as the README gives it, from a fresh clone, measures a real speed, and pairs
-the measurements of one round in its ratios and shares of the peak."""
+"""The benchmark runs as the README gives it, from a fresh clone, measures a real speed of the
+notebook's own network, and pairs the measurements of one round in its ratios and shares of the
+peak."""
 
 from __future__ import annotations
 
@@ -11,20 +12,24 @@ from pathlib import Path
 from dl101.paths import REPO_ROOT
 from maintainers.benchmark import (
     FLOP_PER_TRAINING_IMAGE,
+    NETWORK_NOTEBOOK,
     PIPELINES,
     median_round_ratios,
     median_round_shares,
+    notebook_network,
     speed_ratios,
 )
 
+import nbformat
+import numpy as np
 import pytest
-from helpers import REAL_DATA_DIR
+from helpers import REAL_DATA_DIR, outputs
 
 
 @pytest.mark.skipif(REAL_DATA_DIR is None, reason="set DL101_DATA_DIR to the real CIFAR-10")
 def test_the_benchmark_measures_the_projects_pipeline_from_any_folder(tmp_path: Path) -> None:
     # One measurement as the benchmark makes it for each pipeline: a process of its own.
-    command = [sys.executable, str(REPO_ROOT / "benchmarks" / "cifar_throughput.py")]
+    command = [sys.executable, str(REPO_ROOT / "maintainers" / "benchmark.py")]
     command += ["--measure", "project", "--images", "192", "--epochs", "1"]
     environment = dict(os.environ, DL101_DATA_DIR=str(REAL_DATA_DIR))
     result = subprocess.run(
@@ -34,6 +39,25 @@ def test_the_benchmark_measures_the_projects_pipeline_from_any_folder(tmp_path: 
     assert result.returncode == 0, result.stderr[-2000:]
     images_per_second = float(result.stdout.strip().splitlines()[-1])
     assert 0 < images_per_second < 1_000_000
+
+
+def test_the_benchmark_times_the_notebooks_network_with_the_augmentation_it_is_given() -> None:
+    from dl101.tflearn_training import layer_summary
+
+    import tensorflow as tf
+
+    from tflearn.data_augmentation import ImageAugmentation
+
+    augmentation = ImageAugmentation()
+    network = notebook_network(lambda: augmentation, np.zeros((96, 32, 32, 3), np.float32))
+
+    shown = [
+        output.data["text/markdown"]
+        for output in outputs(nbformat.read(NETWORK_NOTEBOOK, as_version=4))
+        if output.get("data", {}).get("text/markdown", "").startswith("| layer |")
+    ]
+    assert shown == [layer_summary(network)._repr_markdown_()]
+    assert tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.DATA_AUG) == [augmentation]
 
 
 def test_each_rounds_ratio_pairs_speeds_measured_in_that_round() -> None:

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 from dl101.tensorboard_logs import read_scalars
-from dl101.tflearn_training import layer_summary
 from dl101.verdicts import Outcome
 from maintainers import results_archive
 from maintainers.run_notebooks import stamp_executed
@@ -136,22 +135,6 @@ def test_what_each_run_recorded_is_what_it_trained_with(smoke_runs: dict, name: 
         steps_per_epoch = -(-recorded["training_examples"] // recorded["batch_size"])
         assert validation.steps[0] == steps_per_epoch
         assert f"Training samples: {recorded['training_examples']}" in printed
-
-
-def test_every_layer_table_a_notebook_shows_is_its_network(smoke_runs: dict) -> None:
-    from maintainers.article_networks import NOTEBOOK_NETWORKS
-
-    for name, networks in NOTEBOOK_NETWORKS.items():
-        data = [o.data for o in outputs(executed_notebook(smoke_runs, name)) if "data" in o]
-        shown = [
-            d["text/markdown"]
-            for d in data
-            if d.get("text/markdown", "").startswith(
-                "| layer | output shape | weights and biases |"
-            )
-        ]
-        expected = [layer_summary(build())._repr_markdown_() for build in networks]
-        assert shown == expected, name
 
 
 def test_without_its_partner_a_notebook_says_which_to_run(smoke_runs: dict) -> None:

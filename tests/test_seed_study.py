@@ -6,33 +6,113 @@ import json
 import os
 from pathlib import Path
 
-from dl101 import verdicts
+from dl101 import runs, verdicts
+from dl101.paths import REPO_ROOT
 from maintainers import seed_study
 
+import nbformat
 import pytest
 from helpers import REAL_DATA_DIR
 from test_experiments import EXPECTED_RUNS
 
 
-def test_every_notebook_run_is_trained_once_by_the_study() -> None:
+def test_every_notebook_run_is_recorded_once_from_a_notebook_that_makes_it() -> None:
     stood_for = [name for run in seed_study.STUDY_RUNS for name in run.notebook_runs]
     notebook_runs = [name for runs in EXPECTED_RUNS.values() for name in runs]
 
     assert sorted(stood_for) == sorted(notebook_runs)
-    # Runs that are the same network with the same settings are trained once.
-    assert "experiment_2_l2/without_l2" in seed_study.STUDY_RUNS_BY_NAME["base"].notebook_runs
-    assert (
-        "experiment_4_learning_rate/lr_0.001"
-        in seed_study.STUDY_RUNS_BY_NAME["base_dropout"].notebook_runs
-    )
+    for study_run in seed_study.STUDY_RUNS:
+        assert study_run.recorded_from in EXPECTED_RUNS[study_run.notebook], study_run.name
+    # experiment_2_l2 makes the base network too; the study records it from experiment 1.
+    base = seed_study.STUDY_RUNS_BY_NAME["base"]
+    assert base.recorded_from == "experiment_1_dropout/without_dropout"
+
+
+def test_the_notebook_runs_one_study_run_stands_for_show_the_same_layers() -> None:
+    layer_tables = {}
+    for notebook, notebook_runs in EXPECTED_RUNS.items():
+        cells = nbformat.read(REPO_ROOT / f"{notebook}.ipynb", as_version=4).cells
+        shown = [
+            output["data"]["text/markdown"]
+            for cell in cells
+            for output in cell.get("outputs", [])
+            if output.get("data", {})
+            .get("text/markdown", "")
+            .startswith("| layer | output shape | weights and biases |")
+        ]
+        layer_tables.update(zip(notebook_runs, shown, strict=True))  # one table a run
+
+    for study_run in seed_study.STUDY_RUNS:
+        assert len({layer_tables[name] for name in study_run.notebook_runs}) <= 1, study_run.name
 
 
 def test_batch_2000_is_also_trained_with_the_learning_rate_scaled_each_way() -> None:
-    down = seed_study.STUDY_RUNS_BY_NAME["batch_2000_lr_down"]
-    up = seed_study.STUDY_RUNS_BY_NAME["batch_2000_lr_up"]
-    assert down.batch_size == up.batch_size == 2000
-    assert down.learning_rate == pytest.approx(0.001 / 40**0.5, rel=1e-3)
-    assert up.learning_rate == pytest.approx(0.001 * 40**0.5, rel=1e-3)
+    for name, learning_rate in [
+        ("batch_2000_lr_down", 0.001 / 40**0.5),
+        ("batch_2000_lr_up", 0.001 * 40**0.5),
+    ]:
+        study_run = seed_study.STUDY_RUNS_BY_NAME[name]
+        assert study_run.recorded_from == "experiment_3_batch_size/batch_2000"
+        assert study_run.parameters == {"large_batch_learning_rate": round(learning_rate, 6)}
+
+
+def test_the_runs_one_notebook_makes_are_trained_by_one_execution_of_it() -> None:
+    to_train = [("few_layers", 1), ("linear", 1), ("batch_2000", 1), ("batch_2000_lr_up", 1)]
+    to_train += [("few_layers", 2)]
+
+    planned = seed_study.by_execution(to_train)
+
+    assert [(execution.label, names, seed) for execution, names, seed in planned] == [
+        ("experiment_0_few_layers", ["few_layers", "linear"], 1),
+        ("experiment_3_batch_size", ["batch_2000"], 1),
+        ("experiment_3_batch_size-large_batch_learning_rate_0.006325", ["batch_2000_lr_up"], 1),
+        ("experiment_0_few_layers", ["few_layers"], 2),
+    ]
+
+
+def test_a_notebook_lacking_a_parameter_the_study_gives_is_refused(tmp_path: Path) -> None:
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("profile_name = None")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters]
+    notebook.metadata["kernelspec"] = {"name": "python3", "language": "python"}
+    path = tmp_path / "experiment.ipynb"
+    nbformat.write(notebook, path)
+
+    refused = pytest.raises(
+        RuntimeError,
+        match=r"^experiment\.ipynb has no parameter large_batch_learning_rate, seed, so it would "
+        r"train with its own value, not the study's\. It needs `large_batch_learning_rate = "
+        r"0\.001` in its parameters cell, .*; and `seed = 0` in its parameters cell, passed to "
+        r"`dl101\.Experiment\(\.\.\., seed=seed\)`\.$",
+    )
+    with refused:
+        seed_study.check_parameters(
+            path, {"profile_name": "smoke", "seed": 3, "large_batch_learning_rate": 0.006325}
+        )
+
+
+# A notebook that ignores the seed it is given.
+NOT_AS_ASKED = {
+    "another seed": ({"seed": 0, "regularizer": "L2"}, r"trained with seed 0 .*, not with seed 3"),
+}
+
+
+@pytest.mark.parametrize(("trained", "refusal"), NOT_AS_ASKED.values(), ids=NOT_AS_ASKED)
+def test_a_notebook_run_not_trained_as_the_study_asks_is_not_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: dict, refusal: str
+) -> None:
+    monkeypatch.setenv(verdicts.RECORDS_VARIABLE, str(tmp_path / "records"))
+    log_root = tmp_path / "logs"
+    runs.new_run(
+        "experiment_2_l2/with_l2", root=log_root, profile="smoke", epochs=1,
+        training_examples=4096, batch_size=96, learning_rate=0.001, **trained,
+    )  # fmt: skip
+    monkeypatch.setattr(seed_study, "execute_for_study", lambda *_: log_root)
+
+    with pytest.raises(RuntimeError, match=refusal):
+        seed_study.train_and_record(["base_l2"], seed=3, profile_name="smoke")
+    assert not (tmp_path / "records").exists()
 
 
 def write_record(folder: Path, name: str, seed: int, profile: str = "smoke") -> Path:
@@ -63,6 +143,7 @@ def test_a_second_study_on_the_same_records_is_refused(
     assert not list(tmp_path.glob("*/seed_*.json"))
 
 
+@pytest.mark.notebook
 def test_a_run_that_fails_is_not_recorded_and_the_study_says_to_run_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
@@ -72,7 +153,8 @@ def test_a_run_that_fails_is_not_recorded_and_the_study_says_to_run_again(
     assert seed_study.main(["--profile", "smoke", "--seeds", "1", "--runs", "few_layers"]) == 1
 
     printed = capsys.readouterr().out
-    assert "training few_layers with seed 0" in printed and "FAILED" in printed
+    assert "training few_layers with seed 0: executing experiment_0_few_layers" in printed
+    assert "FAILED" in printed and "experiment_0_few_layers with seed 0 failed" in printed
     assert "1 runs failed and were not recorded: run the same command again." in printed
     assert not list((tmp_path / "records").glob("*/seed_*.json"))
 
@@ -97,6 +179,11 @@ def test_started_again_the_study_trains_only_what_is_not_recorded(
     assert earlier.read_text() == earlier_text
     record = json.loads(verdicts.record_path("base_l2", 0, tmp_path).read_text())
     assert record["settings"]["regularizer"] == "L2" and record["settings"]["seed"] == 0
+    # experiment_2_l2 also made the base network, which the study records from experiment 1.
+    assert sorted(path.parent.name for path in tmp_path.glob("*/seed_*.json")) == [
+        "base_l2",
+        "few_layers",
+    ]
     # One epoch in the smoke profile, with training accuracy measured after it like validation.
     assert len(record["validation_accuracy"]) == len(record["training_accuracy"]) == 1
     assert 0 <= record["training_accuracy"][0] <= 1
@@ -116,6 +203,14 @@ def study_record(name: str, seed: int, final: float, train: float) -> dict:
         "validation_loss": [1.0, 0.9],
         "training_loss": [1.0, 0.8],
         "seconds": [30.0, 60.0],
+        "settings": {
+            "profile": "cpu",
+            "epochs": 2,
+            "seed": seed,
+            "batch_size": 96,
+            "learning_rate": 0.001,
+            "keep_probability": 0.5,
+        },
         "machine": {"processor": "Some CPU", "cores": 2, "onednn": True},
         "date": "2026-12-01",
     }
