@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# Run as `python benchmarks/...` from a fresh clone: dl101 is in the folder above, not installed.
+# Run as `python maintainers/benchmark.py` from a fresh clone: dl101 is in the folder above, not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dl101 import cifar10_experiment_data  # noqa: E402
