@@ -1,15 +1,15 @@
-"""Write the README's "Results" section from the notebooks' committed outputs, never by hand.
+"""Write the README's "Results" section and the notebook table's times from data, never by hand.
 
-For each experiment it takes, from the notebook as committed by ``make outputs``: the verdict
-the notebook printed (the article's claim, what was measured, whether the claim held), the
-profile and processor that produced it (from the notebook's metadata), and its comparison plot,
-saved beside the README as a small picture. Beside them it puts what the ``full`` profile
-measured, from ``results/full/summary.json`` (written by :mod:`maintainers.results_archive`). It also
-fills in the time columns of the README's notebook table from the same two sources. Run it
-after ``make outputs`` or ``make full-results``:
+For each claim an experiment tests it takes the seed study's outcome, judged from the study's
+records (:mod:`dl101.verdicts`), what the ``full`` profile measured, from
+``results/full/summary.json`` (written by :mod:`maintainers.results_archive`), and the comparison
+plot the notebook's committed run drew, saved beside the README as a small picture. It also fills
+in the time columns of the README's notebook table from the committed notebooks' metadata and
+``results/full``. Nothing is read back from text a notebook printed. Run it after ``make
+outputs``, ``make seeds`` or ``make full-results``:
 
     python -m maintainers.results_section           # rewrite the section and the pictures
-    python -m maintainers.results_section --check   # exit 1 if the README disagrees with the notebooks
+    python -m maintainers.results_section --check   # exit 1 if the README disagrees with its sources
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import statistics
 import sys
 from dataclasses import dataclass
 
-from dl101 import claims
+from dl101 import claims, verdicts
 from dl101.paths import REPO_ROOT
+from dl101.verdicts import Records
 from maintainers.hosted import badges
 from maintainers.notebook_outputs import METADATA_KEY, machine_text
 from maintainers.results_archive import published_entries
@@ -33,7 +34,7 @@ import nbformat
 README = REPO_ROOT / "README.md"
 PICTURES = REPO_ROOT / "docs" / "results"
 FULL_RESULTS = REPO_ROOT / "results" / "full"
-START = "<!-- results: written by `python -m maintainers.results_section` from the committed notebooks -->"
+START = "<!-- results: written by `python -m maintainers.results_section` from the seed study's records, results/full and the notebooks' plots -->"
 END = "<!-- end of results -->"
 TABLE_START = (
     "<!-- notebooks: the time columns are written by `python -m maintainers.results_section` -->"
@@ -41,42 +42,22 @@ TABLE_START = (
 TABLE_END = "<!-- end of notebooks -->"
 TIMES_START = "<!-- times: written by `python -m maintainers.results_section` -->"
 TIMES_END = "<!-- end of times -->"
-# The notebook whose verdict tests each claim (the three-set notebook compares both networks),
-# its title in the table ("Experiment 1: dropout" without its number), and the claim in brief.
-EXPERIMENTS = {
-    claim.notebook: (
-        claim.title.split(": ")[1][0].upper() + claim.title.split(": ")[1][1:],
-        claim.in_brief,
-    )
-    for claim in claims.EXPERIMENT_CLAIMS
-    if claim.in_brief
-}
-VERDICT = re.compile(
-    r"\*\*The claim:\*\* (?P<claim>.*?)\n\n\*\*Measured:\*\* (?P<measured>.*?)\n\n"
-    r"\*\*Verdict:\*\* (?P<verdict>.*?)\.$",
-    re.DOTALL,
-)
-# A part's row of the verdict's table ends "| 4 of 5 | too close to call |".
-PART_ROW = re.compile(r"\| (?P<held>\d+) of (?P<seeds>\d+) \| (?P<outcome>[^|]+) \|$", re.MULTILINE)
-# "in this run it held; over the study's 5 seeds: **too close to call**"
-VERDICT_PARTS = re.compile(
-    r"in this run it (?P<this_run>held|did not hold); "
-    r"(?:over the study's (?P<seeds>\d+) seeds?: \*\*(?P<outcome>[^*]+)\*\*|.*)"
-)
 
 
 @dataclass(frozen=True)
 class Row:
-    notebook: str
-    title: str
-    claim: str  # in a few words
-    this_run: str  # "held" or "did not hold", in the committed run
-    seeds: int  # how many seeds the study had when the notebook ran (0: none)
+    claim: claims.Claim
+    seeds: int  # how many seeds the study has of every run the claim compares (0: none)
     outcome: str  # the study's outcome ("held in every seed", ...), "" without a study
     held_in: str  # in how many seeds its weakest part held ("4 of 5"), "" without a study
-    profile: str
-    picture: bytes
-    full: dict | None  # what results/full/summary.json says of this notebook, if it was run
+    picture: bytes  # the comparison plot of the notebook's committed run
+    full: dict | None  # what results/full/summary.json says of the notebook, if it was run
+
+    @property
+    def title(self) -> str:
+        """The experiment in a word or two: "Dropout" of "Experiment 1: dropout"."""
+        topic = self.claim.title.split(": ", 1)[1]
+        return topic[0].upper() + topic[1:]
 
 
 def full_results() -> dict[str, dict]:
@@ -84,47 +65,28 @@ def full_results() -> dict[str, dict]:
     return published_entries(FULL_RESULTS / "summary.json")
 
 
-def read_row(notebook_name: str, title: str, claim: str, full: dict | None = None) -> Row:
-    """The verdict and the comparison plot a committed notebook shows."""
-    notebook = nbformat.read(REPO_ROOT / f"{notebook_name}.ipynb", as_version=4)
-    stamp = notebook.metadata.get(METADATA_KEY)
-    if not stamp:
-        raise ValueError(f"{notebook_name}.ipynb has no committed outputs: run `make outputs`.")
-    verdicts = []
-    pictures = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            match = VERDICT.search(data.get("text/markdown", ""))
-            if match and (parts := VERDICT_PARTS.match(match["verdict"])):
-                verdicts.append((parts, data["text/markdown"]))  # of the notebook's own runs
-            if "dl101.plot_runs(" in cell.source and "image/png" in data:
-                pictures.append(base64.b64decode(data["image/png"]))
-    if len(verdicts) != 1 or not pictures:
-        raise ValueError(
-            f"{notebook_name}.ipynb shows {len(verdicts)} verdicts of its own run "
-            f"and {len(pictures)} plots; expected one of each."
+def read_row(claim: claims.Claim, records: Records, full: dict | None = None) -> Row:
+    """The study's verdict on ``claim`` and the comparison plot its notebook committed."""
+    parts = claims.judge_claim(claim, None, records)
+    outcome = held_in = ""
+    seeds = max((len(part.study.values) for part in parts if part.study), default=0)
+    if all(part.outcome for part in parts):
+        weakest = verdicts.weakest([part.outcome for part in parts if part.outcome])
+        outcome = weakest.value
+        held_in = (
+            f"{min(part.held_in_seeds for part in parts if part.outcome is weakest)} of {seeds}"
         )
-    ((verdict, text),) = verdicts
-    outcome = verdict["outcome"] or ""
-    weakest = [
-        (int(part["held"]), part["seeds"])
-        for part in PART_ROW.finditer(text)
-        if part["outcome"].strip() == outcome
+    notebook = nbformat.read(REPO_ROOT / f"{claim.notebook}.ipynb", as_version=4)
+    pictures = [
+        base64.b64decode(output["data"]["image/png"])
+        for cell in notebook.cells
+        if "dl101.plot_runs(" in cell.source
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
     ]
-    held_in = f"{min(weakest)[0]} of {min(weakest)[1]}" if weakest else ""
-    return Row(
-        notebook=notebook_name,
-        title=title,
-        claim=claim,
-        this_run=verdict["this_run"],
-        seeds=int(verdict["seeds"] or 0),
-        outcome=outcome,
-        held_in=held_in,
-        profile=stamp["profile"],
-        picture=pictures[0],
-        full=full,
-    )
+    if not pictures:
+        raise ValueError(f"{claim.notebook}.ipynb shows no plot of its runs: run `make outputs`.")
+    return Row(claim, seeds, outcome, held_in, pictures[0], full)
 
 
 @dataclass(frozen=True)
@@ -264,24 +226,23 @@ def _full_cell(row: Row) -> str:
     return "not run yet" if row.full is None else HELD[row.full["verdict"]["held"]]
 
 
-def section(rows: list[Row], full: dict[str, dict]) -> str:
+def section(rows: list[Row]) -> str:
     seeds = max(row.seeds for row in rows)
-    profiles = {row.profile for row in rows}
-    profile = f"`{profiles.pop()}` profile" if len(profiles) == 1 else "committed profiles"
     lines = [
         START,
         "",
-        f"| experiment | the claim | run in the notebook ({profile}) | over {seeds} seeds "
-        "(the verdict) | `full` profile (1 seed) | plots |",
-        "|---|---|---|---|---|---|",
+        f"| experiment | the claim | over {seeds} seeds (the verdict) | `full` profile (1 seed) "
+        "| plots |",
+        "|---|---|---|---|---|",
     ]
     for row in rows:
-        plots = f"[notebook's run](docs/results/{row.notebook}.png)"
+        notebook = row.claim.notebook
+        plots = f"[notebook's run](docs/results/{notebook}.png)"
         if row.full:
-            plots += f", [`full`](results/full/{row.notebook}.png)"
+            plots += f", [`full`](results/full/{notebook}.png)"
         outcome = f"**{row.outcome}** ({row.held_in})" if row.outcome else "no study yet"
         lines.append(
-            f"| [{row.title}]({row.notebook}.ipynb) | {row.claim} | {row.this_run} | {outcome} "
+            f"| [{row.title}]({notebook}.ipynb) | {row.claim.in_brief} | {outcome} "
             f"| {_full_cell(row)} | {plots} |"
         )
     lines += [
@@ -323,12 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check; change nothing")
     args = parser.parse_args(argv)
     full = full_results()
+    records = verdicts.load_numbers()
     rows = [
-        read_row(name, title, claim, full.get(name)) for name, (title, claim) in EXPERIMENTS.items()
+        read_row(claim, records, full.get(claim.notebook))
+        for claim in claims.EXPERIMENT_CLAIMS
+        if claim.in_brief
     ]
     readme = README.read_text()
-    expected = with_notebook_table(with_section(readme, section(rows, full)), full)
-    pictures = {PICTURES / f"{row.notebook}.png": row.picture for row in rows}
+    expected = with_notebook_table(with_section(readme, section(rows)), full)
+    pictures = {PICTURES / f"{row.claim.notebook}.png": row.picture for row in rows}
     if args.check:
         stale = [
             str(p)
