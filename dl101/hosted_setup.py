@@ -2,7 +2,8 @@
 
 The first cell clones the repository and runs this file inside the notebook's kernel
 (``runpy.run_path``), before anything imports dl101, so it uses only the standard library. It installs what the host
-lacks, pinned as in requirements.txt, and keeps the host's TensorFlow when this project supports
+lacks, pinned as in requirements.txt and, for what that pulls in (six, nbformat), constraints.txt,
+and keeps the host's TensorFlow when this project supports
 it: a second TensorFlow takes minutes to install and can break the host's GPU set-up. Then it
 makes the clone the working folder, so a notebook finds dl101, data/ and logs/ as it does on a
 learner's own machine.
@@ -39,13 +40,14 @@ NEEDED = {
 }
 
 
-def pinned_versions(requirements: Path) -> dict[str, str]:
-    """``{package: version}`` from the ``name==version`` lines of a requirements file."""
+def pinned_versions(*requirements: Path) -> dict[str, str]:
+    """``{package: version}`` from the ``name==version`` lines of requirements files, a later file winning."""
     pins = {}
-    for line in requirements.read_text().splitlines():
-        name, equals, version = line.split("#")[0].strip().partition("==")
-        if equals:
-            pins[name.strip().lower()] = version.strip()
+    for path in requirements:
+        for line in path.read_text().splitlines():
+            name, equals, version = line.split("#")[0].strip().partition("==")
+            if equals:
+                pins[name.strip().lower()] = version.strip()
     return pins
 
 
@@ -89,7 +91,11 @@ def _host_tensorflow() -> str | None:
 
 def main() -> None:
     tensorflow = _host_tensorflow()
-    calls = installations(tensorflow, _importable, pinned_versions(REPO / "requirements.txt"))
+    calls = installations(
+        tensorflow,
+        _importable,
+        pinned_versions(REPO / "constraints.txt", REPO / "requirements.txt"),
+    )
     for arguments in calls:
         command = [sys.executable, "-m", "pip", "install", "--quiet", *arguments]
         pip = subprocess.run(command, capture_output=True, text=True)

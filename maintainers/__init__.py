@@ -6,5 +6,4 @@
 - ``seed_study``, ``seed_study_report``: train every run over several seeds, write its page.
 - ``hosted``: the "Open in Colab/Kaggle" badges and first cells, from the repository's address.
 - ``benchmark``: training speed on this machine, printed as figures.
-- ``python_check``: refuses a too-old Python before ``make`` builds the environment.
 """

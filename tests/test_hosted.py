@@ -101,12 +101,16 @@ def test_on_a_host_already_set_up_the_first_cell_does_nothing(
     assert notebook.cells[2].outputs[0]["text"] == f"True {listing}\n"
 
 
-PINS = hosted_setup.pinned_versions(REPO_ROOT / "requirements.txt")
+PINS = hosted_setup.pinned_versions(REPO_ROOT / "constraints.txt", REPO_ROOT / "requirements.txt")
 
 
-def test_the_set_up_reads_its_pins_from_requirements_txt() -> None:
-    assert PINS["tflearn"] == "0.5.0" and PINS["tensorflow"].startswith("2.20")
-    assert all("#" not in name and " " not in version for name, version in PINS.items())
+def test_every_package_the_set_up_may_install_is_pinned() -> None:
+    """A host lacking any of them (six, nbformat included) gets a pinned version, never a KeyError."""
+    lacks_everything = hosted_setup.installations(None, lambda module: False, PINS)
+    installed = [argument for call in lacks_everything for argument in call if "==" in argument]
+    assert len(installed) == 1 + len(hosted_setup.NEEDED)
+    assert f"tflearn=={PINS['tflearn']}" in installed and "six==" + PINS["six"] in installed
+    assert PINS["tensorflow"].startswith("2.20") and PINS["setuptools"] == "75.2.0"
 
 
 def test_a_host_with_a_supported_tensorflow_gets_only_what_it_lacks() -> None:
