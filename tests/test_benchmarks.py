@@ -37,8 +37,8 @@ def test_the_benchmark_measures_the_projects_pipeline_from_any_folder(tmp_path: 
     )
 
     assert result.returncode == 0, result.stderr[-2000:]
-    images_per_second = float(result.stdout.strip().splitlines()[-1])
-    assert 0 < images_per_second < 1_000_000
+    # It prints its figure, images per second, as its last line; a speed is never checked here.
+    assert float(result.stdout.strip().splitlines()[-1]) > 0
 
 
 def test_the_benchmark_times_the_notebooks_network_with_the_augmentation_it_is_given() -> None:
