@@ -8,21 +8,20 @@ run records it beside its logs, and the model and ``fit`` read it back from the 
 
 tflearn appends to whatever is already in a run's folder, so re-running a notebook would draw
 the new curves on top of the old ones: :func:`new_run` moves an earlier run of the same name
-aside first and says so. Writing and reading the recorded settings both live here.
+aside first and says so.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
-import numbers
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from dl101 import in_use, paths
@@ -35,6 +34,19 @@ SETTINGS_FILE = "run_settings.json"
 # Every model is seeded with this unless a run says otherwise, so a notebook re-run on the same
 # machine draws the same curves as closely as the framework allows.
 DEFAULT_SEED = 0
+# A run's logs take up to a few megabytes: a log disk with less room than this counts as full.
+PROBE_BYTES = 1 << 20
+# What each recorded setting must be, so a wrong one is caught where it is given or read.
+SETTING_TYPES: dict[str, tuple[type, ...]] = {
+    "profile": (str,),
+    "epochs": (int,),
+    "training_examples": (int,),
+    "seed": (int,),
+    "batch_size": (int,),
+    "learning_rate": (int, float),
+}
+# What an Experiment records for every run it makes; the rest are the run's own settings.
+EXPERIMENT_SETTINGS = ("profile", "epochs", "training_examples", "seed")
 
 
 def log_dir() -> Path:
@@ -44,22 +56,16 @@ def log_dir() -> Path:
     return paths.floydhub_output_dir() or paths.REPO_ROOT / "logs"
 
 
-# A run's logs take up to a few megabytes; the writability check writes this much, so that a
-# full disk fails it (creating an empty file still works on a full disk).
-PROBE_BYTES = 1 << 20
-
-
 def check_log_dir(folder: Path | None = None) -> Path:
-    """The log directory, created if need be; a clear error when it cannot be written to.
+    """The log directory, created if need be; a clear error when it cannot be written to or is full.
 
-    Creating an empty file still works on a full disk, so the free space is asked too: less
-    than PROBE_BYTES, about what one run's logs need, counts as full.
+    Creating a file still works on a full disk, so the free space is asked too.
     """
     folder = folder or log_dir()
-    probe = folder / f".write-test-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe.touch()
+        with tempfile.TemporaryFile(dir=folder):  # gone when closed, even if this process dies
+            pass
         if shutil.disk_usage(folder).free < PROBE_BYTES:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     except OSError as error:
@@ -74,24 +80,38 @@ def check_log_dir(folder: Path | None = None) -> Path:
             f"Set {LOG_DIR_VARIABLE} to a folder you can write to, for example "
             f"export {LOG_DIR_VARIABLE}=~/dl101-logs"
         ) from None
-    finally:
-        with contextlib.suppress(OSError):  # nothing to remove where the folder is a file
-            probe.unlink()
     return folder
+
+
+def _setting(key: str) -> Any:
+    """A property giving the run's setting ``key``, or ``None`` if the run was not given it."""
+    return property(lambda run: run.settings.get(key))
 
 
 @dataclass(frozen=True)
 class Run:
     """One training run: its name, its log folder and the settings it was created with.
 
-    The settings are readable as attributes (``run.epochs``, ``run.batch_size``,
-    ``run.learning_rate``, ``run.training_examples``, ``run.seed``, ``run.profile``,
-    ``run.keep_probability``); a setting the run was not given is ``None``.
+    The settings are readable as attributes (``run.epochs``, ``run.batch_size``, ...); a setting
+    the run was not given is ``None``, except ``run.seed``, which is then :data:`DEFAULT_SEED`.
     """
 
     name: str
     folder: Path
-    settings: Mapping[str, object] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    epochs = _setting("epochs")
+    batch_size = _setting("batch_size")
+    learning_rate = _setting("learning_rate")
+    training_examples = _setting("training_examples")
+    profile = _setting("profile")
+    # Dropout's share of neurons kept in training; None: the run has no dropout.
+    keep_probability = _setting("keep_probability")
+
+    @property
+    def seed(self) -> int:
+        seed = self.settings.get("seed")
+        return DEFAULT_SEED if seed is None else seed
 
     @property
     def label(self) -> str:
@@ -109,41 +129,7 @@ class Run:
 
         tflearn joins ``tensorboard_dir`` and ``run_id`` by plain string concatenation.
         """
-        root = str(self.folder)[: -len(self.name)]
-        return root if root.endswith(os.sep) else root + os.sep
-
-    def _setting(self, key: str) -> Any:
-        return self.settings.get(key)
-
-    @property
-    def epochs(self) -> int:
-        return self._setting("epochs")
-
-    @property
-    def batch_size(self) -> int:
-        return self._setting("batch_size")
-
-    @property
-    def learning_rate(self) -> float:
-        return self._setting("learning_rate")
-
-    @property
-    def training_examples(self) -> int:
-        return self._setting("training_examples")
-
-    @property
-    def profile(self) -> str | None:
-        return self._setting("profile")
-
-    @property
-    def keep_probability(self) -> float | None:
-        """Dropout's share of neurons kept in training; ``None``: the run has no dropout."""
-        return self._setting("keep_probability")
-
-    @property
-    def seed(self) -> int:
-        seed = self._setting("seed")
-        return DEFAULT_SEED if seed is None else int(seed)
+        return os.path.join(self.folder.parents[self.name.count("/")], "")
 
     def check_not_trained_yet(self) -> None:
         """Refuse a second training into this run's folder: two trainings would read as one.
@@ -152,8 +138,7 @@ class Run:
         it ended with, so re-running only the training cell would merge an abandoned attempt
         into the run's curves. A new run (the cell that calls ``new_run``) starts afresh.
         """
-        logged = [path for path in self.folder.iterdir() if path.name != SETTINGS_FILE]
-        if logged:
+        if any(path.name != SETTINGS_FILE for path in self.folder.iterdir()):
             raise RuntimeError(
                 f"The run {self.name!r} has been trained already: its logs are in {self.folder}. "
                 "Training it again would mix two trainings in one run. Re-run the cell that "
@@ -161,11 +146,40 @@ class Run:
             )
 
 
+def _checked_name(name: str) -> str:
+    """``name`` without ``.`` parts and doubled slashes; an error unless it names a folder inside.
+
+    A run must stay inside the log directory, and setting an earlier run aside must only ever
+    move that run: so a name is relative, names something (not ``""`` or ``"."``), never climbs
+    out (``..``) and is not the folder of the locks (:mod:`dl101.in_use`).
+    """
+    parts = [part for part in PurePosixPath(str(name).replace(os.sep, "/")).parts if part != "."]
+    if (
+        not isinstance(name, str)
+        or PurePath(name).anchor
+        or not parts
+        or ".." in parts
+        or parts[0] == in_use.LOCKS_FOLDER
+    ):
+        raise ValueError(
+            f"A run name must be a relative path inside the log directory, such as "
+            f"'experiment_1_dropout/with_dropout'; got {name!r}."
+        )
+    return "/".join(parts)
+
+
+def _wrong_kind(settings: Mapping[str, Any]) -> str | None:
+    """The first setting that is not of its kind, as ``seed='1' is not of type int``."""
+    for key, types in SETTING_TYPES.items():
+        value = settings.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            return f"{key}={value!r} is not of type {' or '.join(t.__name__ for t in types)}"
+    return None
+
+
 def _set_aside_name(folder: Path) -> Path:
-    """A free name for an old run folder, stamped with the time it was last written."""
-    last_written = max(
-        (p.stat().st_mtime for p in folder.rglob("*")), default=folder.stat().st_mtime
-    )
+    """A free name for an old run folder (not empty), stamped with the time it was last written."""
+    last_written = max(path.stat().st_mtime for path in folder.rglob("*"))
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(last_written))
     candidate = folder.with_name(f"{folder.name}{PREVIOUS_RUN_MARKER}{stamp}")
     counter = 2
@@ -173,29 +187,6 @@ def _set_aside_name(folder: Path) -> Path:
         candidate = folder.with_name(f"{folder.name}{PREVIOUS_RUN_MARKER}{stamp}-{counter}")
         counter += 1
     return candidate
-
-
-def _checked_name(name: str) -> str:
-    """``name`` with ``.`` parts and doubled slashes removed; an error if it leaves its folder.
-
-    A run must stay inside the log directory, and setting an earlier run aside must only ever
-    move that run: so a name is relative, names something (not ``""`` or ``"."``) and never
-    climbs out (``..``).
-    """
-    parts = [part for part in PurePosixPath(str(name).replace(os.sep, "/")).parts if part != "."]
-    if parts and parts[0] == in_use.LOCKS_FOLDER:
-        parts = []  # the locks' own folder is no run
-    if (
-        not isinstance(name, str)
-        or str(name).startswith(("/", os.sep))
-        or not parts
-        or ".." in parts
-    ):
-        raise ValueError(
-            f"A run name must be a relative path inside the log directory, such as "
-            f"'experiment_1_dropout/with_dropout'; got {name!r}."
-        )
-    return "/".join(parts)
 
 
 def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: object) -> Run:
@@ -206,122 +197,66 @@ def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: o
     it is renamed to ``<name>.previous-<time it ended>`` (still visible, never mixed in) and a
     line says so. ``settings`` (``epochs``, ``batch_size``, ``learning_rate``, ...) are saved
     beside the logs as ``run_settings.json`` and returned on the run, so the model can take
-    them from there; a setting of ``None`` is left out.
+    them from there; a setting of ``None`` is left out, numpy numbers are saved as plain ones.
     """
-    base = Path(root).expanduser().resolve() if root is not None else log_dir()
-    return _create_run(base, name, settings)
-
-
-def _create_run(base: Path, name: str, settings: Mapping[str, object]) -> Run:
     name = _checked_name(name)
-    recorded = _checked_settings(settings)
-    check_log_dir(base)
+    given = {key: value for key, value in settings.items() if value is not None}
+    text = json.dumps(given, indent=2, default=lambda number: number.item()) + "\n"
+    recorded = json.loads(text)  # the settings exactly as the run's file will give them back
+    if problem := _wrong_kind(recorded):
+        raise ValueError(f"The run setting {problem}.")
+    base = check_log_dir(Path(root).expanduser().resolve() if root is not None else None)
     folder = base / name
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder} is a file, not a run folder: give the run another name.")
+    partial = folder / f".{SETTINGS_FILE}.partial"
     try:
-        process = in_use.claim(base, name)
-        if process is None:
-            process = in_use.holder_within(base, name)
-            if process is not None:
-                in_use.release(base, name)
-    except OSError as error:
-        raise RuntimeError(
-            f"The run {name!r} cannot be started in {base} ({error.strerror or error}; "
-            f"{free_space(base)}). Free some space or set {LOG_DIR_VARIABLE} to another folder."
-        ) from None
-    if process is not None:
-        raise RuntimeError(
-            f"The run {name!r} in {base} is in use by "
-            + (f"process {process}" if process > 0 else "another process")
-            + ": another notebook kernel or `make run` created it and has not ended, and may "
-            "still be training it or reading its curves. Wait for it to finish or shut that "
-            "kernel down, then run this again; or give this run another name."
-        )
-    if folder.exists() and any(folder.iterdir()):
-        kept = _set_aside_name(folder)
-        folder.rename(kept)
-        print(
-            f"An earlier run named {name!r} was kept aside as {kept.name!r}; this run starts afresh."
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    if recorded:
-        _write_settings(folder / SETTINGS_FILE, recorded)
-    return Run(name, folder, recorded)
-
-
-def _checked_settings(settings: Mapping[str, object]) -> dict[str, object]:
-    """The settings to record: ``None`` left out, numpy numbers made plain, types checked.
-
-    A setting of the wrong kind is refused here, where it is given, rather than recorded and
-    then refused as damaged each time the run is read back.
-    """
-    recorded: dict[str, object] = {}
-    for key, value in settings.items():
-        if value is None:
-            continue
-        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-            value = int(value)
-        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-            value = float(value)
-        types = SETTING_TYPES.get(key)
-        if types and (isinstance(value, bool) or not isinstance(value, types)):
-            kinds = " or ".join(t.__name__ for t in types)
-            raise ValueError(f"The run setting {key}={value!r} must be a {kinds}.")
-        recorded[key] = value
-    return recorded
-
-
-def _write_settings(path: Path, settings: Mapping[str, object]) -> None:
-    """Write the settings whole or not at all: a full disk must not leave half a file behind."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(json.dumps(settings, indent=2) + "\n")
-        partial.replace(path)
+        if (holder := in_use.claim(base, name)) is not None:
+            raise RuntimeError(
+                f"The run {name!r} in {base} is in use by "
+                + (f"process {holder}" if holder > 0 else "another process")
+                + ": another notebook kernel or `make run` created it and has not ended, and may "
+                "still be training it or reading its curves. Wait for it to finish or shut that "
+                "kernel down, then run this again; or give this run another name."
+            )
+        if folder.exists() and any(folder.iterdir()):
+            kept = _set_aside_name(folder)
+            folder.rename(kept)
+            print(
+                f"An earlier run named {name!r} was kept aside as {kept.name!r}; this run starts afresh."
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        if recorded:  # whole or not at all: a full disk must not leave half a file behind
+            partial.write_text(text)
+            partial.replace(folder / SETTINGS_FILE)
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise RuntimeError(
-            f"The run's settings cannot be written to {path} ({error.strerror or error}; "
-            f"{free_space(path.parent)}). Free some space, or set {LOG_DIR_VARIABLE} to a folder "
-            "on another disk, then run this again."
+            f"The run {name!r} cannot be written to {folder} ({error.strerror or error}; "
+            f"{free_space(base)}). Free some space, or set {LOG_DIR_VARIABLE} to a folder on "
+            "another disk, then run this again."
         ) from None
-
-
-# What each recorded setting must be, so a damaged file is caught where it is read.
-SETTING_TYPES: dict[str, tuple[type, ...]] = {
-    "profile": (str,),
-    "epochs": (int,),
-    "training_examples": (int,),
-    "seed": (int,),
-    "batch_size": (int,),
-    "learning_rate": (int, float),
-}
+    return Run(name, folder, recorded)
 
 
 def read_settings(path: Path) -> dict[str, Any]:
     """The settings a run recorded; one clear error naming the file when it is damaged."""
-    problem = None
     try:
         settings = json.loads(path.read_text())
+        kind = type(settings).__name__
+        problem = (
+            _wrong_kind(settings)
+            if isinstance(settings, dict)
+            else f"it holds a {kind}, not a table of settings"
+        )
     except (OSError, ValueError) as error:
-        settings, problem = None, f"it is not readable JSON ({error})"
-    if problem is None and not isinstance(settings, dict):
-        problem = f"it holds a {type(settings).__name__}, not a table of settings"
-    if problem is None:
-        assert isinstance(settings, dict)
-        for key, types in SETTING_TYPES.items():
-            value = settings.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-                problem = (
-                    f"its {key!r} is {value!r}, not a {' or '.join(t.__name__ for t in types)}"
-                )
-                break
+        problem = f"it is not readable JSON ({error})"
     if problem is not None:
         raise ValueError(
             f"The run settings in {path} are damaged: {problem}. They are written when a run is "
             "created: train that run again (its folder is then set aside, nothing is lost)."
         )
-    return settings  # type: ignore[return-value]
+    return settings
 
 
 def open_run(name: str, root: str | os.PathLike[str] | None = None) -> Run | None:
@@ -332,12 +267,7 @@ def open_run(name: str, root: str | os.PathLike[str] | None = None) -> Run | Non
     if not folder.is_dir():
         return None
     settings_file = folder / SETTINGS_FILE
-    settings = read_settings(settings_file) if settings_file.is_file() else {}
-    return Run(name, folder, settings)
-
-
-# What an Experiment records for every run it makes; the rest are the run's own settings.
-EXPERIMENT_SETTINGS = ("profile", "epochs", "training_examples", "seed")
+    return Run(name, folder, read_settings(settings_file) if settings_file.is_file() else {})
 
 
 @dataclass
@@ -360,11 +290,10 @@ class Experiment:
 
     def new_run(self, name: str, **settings: object) -> Run:
         _checked_name(name)  # a run of this experiment, never the experiment's own folder
-        epochs = self.epochs
-        if epochs is None and self.profile is not None:
-            epochs = self.profile.epochs
-        shared = (self.profile.name if self.profile else None, epochs, self.training_examples)
-        recorded = {**dict(zip(EXPERIMENT_SETTINGS, (*shared, self.seed), strict=True)), **settings}
-        run = _create_run(log_dir(), f"{self.group}/{name}", recorded)
+        profile = self.profile
+        epochs = profile.epochs if self.epochs is None and profile else self.epochs
+        shared = (profile.name if profile else None, epochs, self.training_examples, self.seed)
+        recorded = {**dict(zip(EXPERIMENT_SETTINGS, shared, strict=True)), **settings}
+        run = new_run(f"{self.group}/{name}", log_dir(), **recorded)
         self.runs = [earlier for earlier in self.runs if earlier.name != run.name] + [run]
         return run
