@@ -84,6 +84,11 @@ class Claim:
     in_brief: str = ""  # the claim in a few words, for the README's Results
 
     @property
+    def labels(self) -> list[str]:
+        """The runs the claim compares, as the notebook names them."""
+        return [label for label, _ in self.roles.values()]
+
+    @property
     def study_only(self) -> bool:
         """True when no notebook trains the claim's runs (no run labels): only the study has them."""
         return not any(label for label, _ in self.roles.values())
@@ -129,6 +134,14 @@ class PartResult:
         )
 
 
+def claim_outcome(parts: Sequence[PartResult]) -> Outcome | None:
+    """A claim is as strong as its weakest part over the study's seeds (None: no study recorded)."""
+    outcomes = [part.outcome for part in parts]
+    if not outcomes or None in outcomes:
+        return None
+    return weakest([outcome for outcome in outcomes if outcome is not None])
+
+
 @dataclass(frozen=True)
 class Verdict:
     """A claim, what this run and the seed study measured, and the outcome; Jupyter shows it."""
@@ -143,10 +156,7 @@ class Verdict:
     @property
     def outcome(self) -> Outcome | None:
         """The weakest part's outcome over the study's seeds (None: no study recorded)."""
-        outcomes = [part.outcome for part in self.parts]
-        if not outcomes or None in outcomes:
-            return None
-        return weakest([outcome for outcome in outcomes if outcome is not None])
+        return claim_outcome(self.parts)
 
     def __repr__(self) -> str:
         return self._repr_markdown_()
@@ -207,13 +217,9 @@ def _versus(variant: Any, baseline: Any, variant_name: str, baseline_name: str) 
     )
 
 
-def _study_records() -> Records:
-    return load_numbers()
-
-
 def study_margins(claim: Claim, records: Records | None = None) -> dict[str, list[float]]:
     """Each part's margin in every seed for which the study recorded all of the claim's runs."""
-    records = _study_records() if records is None else records
+    records = load_numbers() if records is None else records
     names = [study_name for _, study_name in claim.roles.values()]
     seeds = sorted(set.intersection(*(set(records.get(name, {})) for name in names)))
     margins: dict[str, list[float]] = {part.text: [] for part in claim.parts}
@@ -266,8 +272,8 @@ def _verdict(
 
 def _rows(table: ResultsTable, claim: Claim) -> dict[str, RunNumbers] | None:
     """Each role's run in ``table``; ``None`` while one has not run, or has not run to its end."""
-    labels = {row.name for row in table.rows}
-    if not all(label in labels for label, _ in claim.roles.values()):
+    ran = {row.name for row in table.rows}
+    if not all(label in ran for label in claim.labels):
         return None
     rows = {role: table[label] for role, (label, _) in claim.roles.items()}
     return None if any(row.partial for row in rows.values()) else rows
@@ -275,8 +281,7 @@ def _rows(table: ResultsTable, claim: Claim) -> dict[str, RunNumbers] | None:
 
 def _partial_runs(table: ResultsTable, claim: Claim) -> str:
     """The sentence that says why this run is not judged: which of its runs are partial."""
-    labels = [label for label, _ in claim.roles.values()]
-    partial = [row for row in table.rows if row.name in labels and row.partial]
+    partial = [row for row in table.rows if row.name in claim.labels and row.partial]
     return "".join(
         f" **{row.name}** is partial ({row.shortfall}): this run is judged when it has finished."
         for row in partial
@@ -315,9 +320,8 @@ DEPTH = Claim(
 def depth(table: ResultsTable, records: Records | None = None) -> Verdict:
     """Experiment 0: three sets of layers against one (this run untested until both have run)."""
     rows = _rows(table, DEPTH)
-    labels = [label for label, _ in DEPTH.roles.values()]
-    ran = [row for row in table.rows if row.name in labels]
-    missing = [label for label in labels if label not in {row.name for row in ran}]
+    ran = [row for row in table.rows if row.name in DEPTH.labels]
+    missing = [label for label in DEPTH.labels if label not in {row.name for row in ran}]
     if missing:
         measured = " and ".join(f"**{label}**" for label in missing) + (
             " has not run yet in this profile"
@@ -527,7 +531,7 @@ LEARNING_RATE = Claim(
 
 
 def _fast_rate_note(records: Records | None) -> str:
-    records = _study_records() if records is None else records
+    records = load_numbers() if records is None else records
     seeds = records.get("lr_0.01", {})
     if not seeds:
         return ""

@@ -70,8 +70,7 @@ def read_row(claim: claims.Claim, records: Records, full: dict | None = None) ->
     parts = claims.judge_claim(claim, None, records)
     outcome = held_in = ""
     seeds = max((len(part.study.values) for part in parts if part.study), default=0)
-    if all(part.outcome for part in parts):
-        weakest = verdicts.weakest([part.outcome for part in parts if part.outcome])
+    if weakest := claims.claim_outcome(parts):
         outcome = weakest.value
         held_in = (
             f"{min(part.held_in_seeds for part in parts if part.outcome is weakest)} of {seeds}"
