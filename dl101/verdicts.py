@@ -1,16 +1,9 @@
-"""How a claim is judged when one run is one sample: the rule, applied the same way everywhere.
+"""How a claim is judged when one run is one sample: a sign count over the seed study's seeds.
 
 Two runs that differ only in their seed end about a point apart, so the difference between two
-single runs (a "margin") can be noise. The seed study (:mod:`maintainers.seed_study`) measures every
-margin over several seeds, and the rule reads them like this:
-
-- **held in every seed**: the claim held in each seed of the study;
-- **too close to call**: it held on average (the mean margin is on the claim's side), but not
-  in every seed: the effect is no larger than the seed-to-seed spread;
-- **did not hold**: it did not hold on average.
-
-A single run (the learner's own, or a ``full``-profile run) can only say whether the claim held
-in that run; the study says how much that is worth.
+single runs (a "margin") can be noise. The seed study (:mod:`maintainers.seed_study`) measures
+every margin in several seeds; the rule counts on which side of the claim each seed falls.
+A single run (the learner's own, or a ``full``-profile run) says only how it fell that once.
 """
 
 from __future__ import annotations
@@ -30,41 +23,34 @@ import numpy as np
 
 # Fewer seeds than this tell too little to judge by: with one, "every seed" is one run again.
 MIN_SEEDS = 3
+SEEDS = 5  # what the study trains (maintainers/seed_study.py), for the odds the rule quotes
 RULE = (
-    "A claim **held** if it held in every seed of the study; it is **too close to call** if it "
-    "held on average but not in every seed (the effect is no larger than the seed-to-seed "
-    f"spread); it **did not hold** if it did not hold on average. With fewer than {MIN_SEEDS} "
-    "seeds recorded there is no outcome yet."
+    "Each part of a claim is a margin between two runs, measured in every seed of the study. "
+    "It **held in every seed** when every seed falls on the claim's side; it is **the opposite, "
+    "in every seed** when every seed falls on the other side; otherwise there is **no clear "
+    "effect** (the seeds disagree). The rule counts signs and nothing else: if there were no "
+    f"effect at all, {SEEDS} seeds would all land on the claim's side by chance once in "
+    f"{2**SEEDS}. With fewer than {MIN_SEEDS} seeds recorded there is no outcome yet."
 )
 
 
 class Outcome(Enum):
     HELD = "held in every seed"
-    TOO_CLOSE = "too close to call"
-    DID_NOT_HOLD = "did not hold"
+    NO_CLEAR_EFFECT = "no clear effect (the seeds disagree)"
+    OPPOSITE = "the opposite, in every seed"
     TOO_FEW_SEEDS = f"too few seeds yet (fewer than {MIN_SEEDS})"
-
-    @property
-    def rank(self) -> int:
-        """Worse outcomes rank lower: a claim is as strong as its weakest part."""
-        return {"HELD": 3, "TOO_CLOSE": 2, "DID_NOT_HOLD": 1, "TOO_FEW_SEEDS": 0}[self.name]
 
 
 def judge(margins: Sequence[float], holds: Callable[[float], bool]) -> Outcome:
-    """The rule: ``margins`` are one claim's margins, one per seed; ``holds`` reads one margin."""
+    """The rule: ``margins`` are one part's margins, one per seed; ``holds`` reads one margin."""
     if not margins:
         raise ValueError("No margins to judge: the study has no seed with every run recorded.")
     if len(margins) < MIN_SEEDS:
         return Outcome.TOO_FEW_SEEDS
-    if all(holds(margin) for margin in margins):
+    held = sum(holds(margin) for margin in margins)
+    if held == len(margins):
         return Outcome.HELD
-    if holds(statistics.fmean(margins)):
-        return Outcome.TOO_CLOSE
-    return Outcome.DID_NOT_HOLD
-
-
-def weakest(outcomes: Sequence[Outcome]) -> Outcome:
-    return min(outcomes, key=lambda outcome: outcome.rank)
+    return Outcome.OPPOSITE if held == 0 else Outcome.NO_CLEAR_EFFECT
 
 
 @dataclass(frozen=True)
@@ -145,11 +131,6 @@ class RunNumbers:
     @property
     def wall_time_seconds(self) -> float:
         return float(self.seconds[-1])
-
-    def best_validation_accuracy_within(self, seconds: float) -> float:
-        """The best validation accuracy reached ``seconds`` after the start (NaN: none yet)."""
-        in_time = self.validation_accuracy[self.seconds <= seconds + 1e-6]
-        return float(in_time.max()) if len(in_time) else float("nan")
 
     @property
     def epochs_logged(self) -> int:

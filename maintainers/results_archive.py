@@ -28,7 +28,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from typing import Any
 from dl101 import claims
 from dl101.notebook import shown_path
 from dl101.paths import REPO_ROOT
-from dl101.reports import ResultsTable, minutes, plot_runs, results_table
+from dl101.reports import minutes, plot_runs, results_table
 from dl101.runs import PREVIOUS_RUN_MARKER, SETTINGS_FILE, Run, open_run
 from dl101.tensorboard_logs import is_finished, validated_epochs
 from maintainers.notebook_outputs import METADATA_KEY, clean, machine_text
@@ -47,11 +47,6 @@ import nbformat
 LARGEST_NOTEBOOK_BYTES = 2_000_000
 
 
-def _batch_size_verdict(table: ResultsTable, runs: Sequence[Run]) -> claims.Verdict:
-    small, large = sorted(runs, key=lambda run: run.batch_size)
-    return claims.batch_size(table, small, large)
-
-
 @dataclass(frozen=True)
 class Published:
     """What to publish of one notebook: its runs, the claim it tests and how it plots them."""
@@ -59,7 +54,7 @@ class Published:
     notebook: str
     title: str
     group: str
-    verdict: Callable[[ResultsTable, Sequence[Run]], claims.Verdict]
+    claim: claims.Claim | None
     run_names: tuple[str, ...] = ()  # empty: every run in the group
     plotted: tuple[str, ...] = ()  # empty: every run
     x_axis: str = "epoch"
@@ -71,46 +66,46 @@ NOTEBOOKS = (
         "Experiment 0: one set of layers",
         "experiment_0",
         # Not tested until experiment_0_three_layer_sets has run too; that one compares them.
-        verdict=lambda table, runs: claims.depth(table),
+        claims.DEPTH,
         run_names=("few_layers",),
     ),
     Published(
         "experiment_0_three_layer_sets",
         claims.DEPTH.title,
         "experiment_0",
-        verdict=lambda table, runs: claims.depth(table),
+        claims.DEPTH,
         run_names=("few_layers", "three_layer_sets"),
     ),
     Published(
         "experiment_1_dropout",
         claims.DROPOUT.title,
         "experiment_1_dropout",
-        verdict=lambda table, runs: claims.dropout(table),
+        claims.DROPOUT,
     ),
     Published(
         "experiment_2_l2",
         claims.L2.title,
         "experiment_2_l2",
-        verdict=lambda table, runs: claims.l2(table),
+        claims.L2,
     ),
     Published(
         "experiment_3_batch_size",
         claims.BATCH_SIZE.title,
         "experiment_3_batch_size",
-        verdict=_batch_size_verdict,
+        claims.BATCH_SIZE,
         x_axis="time",
     ),
     Published(
         "experiment_4_learning_rate",
         claims.LEARNING_RATE.title,
         "experiment_4_learning_rate",
-        verdict=claims.learning_rate,
+        claims.LEARNING_RATE,
     ),
     Published(
         "keras_mnist",
         "Keras on MNIST",
         "keras_mnist",
-        verdict=lambda table, runs: claims.mnist_target(table),
+        None,
         plotted=claims.MNIST_MODELS,
     ),
 )
@@ -179,8 +174,16 @@ def publish(
         "table": table.to_markdown(),
         "runs": {run.label: dict(run.settings) for run in runs},
     }
-    verdict = published.verdict(table, runs)
-    entry["verdict"] = {"claim": verdict.claim, "measured": verdict.measured, "held": verdict.held}
+    if published.claim:
+        parts = claims.verdict(published.claim, table).parts
+        held = [p.part.holds(p.this_run) for p in parts if p.this_run is not None]
+        entry["verdict"] = {
+            "claim": published.claim.text,
+            "measured": "; ".join(
+                f"{p.part.text}: {p.shown(p.this_run)}" for p in parts if p.this_run is not None
+            ),
+            "held": all(held) if len(held) == len(parts) else None,
+        }
     notebook = nbformat.read(executed, as_version=4)
     clean(notebook, log_root, f"logs/{profile}")
     copy = out / executed.name
@@ -192,6 +195,7 @@ def publish(
     return entry
 
 
+NO_CLAIM = {"claim": "none: this notebook tests no claim", "measured": "", "held": None}
 HELD = {True: "it held", False: "**it did not hold**", None: "not tested"}
 
 
@@ -219,7 +223,7 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         if entry["status"] != "published":
             lines.append(f"| {link} | | | {entry['status']} |")
             continue
-        verdict = entry["verdict"]
+        verdict = entry.get("verdict", NO_CLAIM)
         lines.append(
             f"| {link} | {minutes(entry['wall_time_seconds'])} ({machine_text(entry)}) "
             f"| {verdict['claim']} | {HELD[verdict['held']]} |"
@@ -246,11 +250,11 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
             "",
             entry["table"],
             "",
-            f"**The claim:** {entry['verdict']['claim']}",
+            f"**The claim:** {entry.get('verdict', NO_CLAIM)['claim']}",
             "",
-            f"**Measured:** {entry['verdict']['measured']}",
+            f"**Measured:** {entry.get('verdict', NO_CLAIM)['measured']}",
             "",
-            f"**Verdict:** {HELD[entry['verdict']['held']]}.",
+            f"**Verdict:** {HELD[entry.get('verdict', NO_CLAIM)['held']]}.",
             "",
         ]
         lines.append(f"![{entry['title']}]({entry['notebook']}.png)")

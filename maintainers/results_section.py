@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import base64
 import re
-import statistics
 import sys
 from dataclasses import dataclass
 
@@ -47,11 +46,9 @@ TIMES_END = "<!-- end of times -->"
 @dataclass(frozen=True)
 class Row:
     claim: claims.Claim
-    seeds: int  # how many seeds the study has of every run the claim compares (0: none)
-    outcome: str  # the study's outcome ("held in every seed", ...), "" without a study
-    held_in: str  # in how many seeds its weakest part held ("4 of 5"), "" without a study
+    parts: tuple[claims.PartResult, ...]  # each part of the claim over the study's seeds
     picture: bytes  # the comparison plot of the notebook's committed run
-    full: dict | None  # what results/full/summary.json says of the notebook, if it was run
+    full: bool  # whether results/full holds the notebook's `full` run
 
     @property
     def title(self) -> str:
@@ -66,15 +63,7 @@ def full_results() -> dict[str, dict]:
 
 
 def read_row(claim: claims.Claim, records: Records, full: dict | None = None) -> Row:
-    """The study's verdict on ``claim`` and the comparison plot its notebook committed."""
-    parts = claims.judge_claim(claim, None, records)
-    outcome = held_in = ""
-    seeds = max((len(part.study.values) for part in parts if part.study), default=0)
-    if weakest := claims.claim_outcome(parts):
-        outcome = weakest.value
-        held_in = (
-            f"{min(part.held_in_seeds for part in parts if part.outcome is weakest)} of {seeds}"
-        )
+    """The study's verdict on each part of ``claim`` and the plot its notebook committed."""
     notebook = nbformat.read(REPO_ROOT / f"{claim.notebook}.ipynb", as_version=4)
     pictures = [
         base64.b64decode(output["data"]["image/png"])
@@ -85,32 +74,7 @@ def read_row(claim: claims.Claim, records: Records, full: dict | None = None) ->
     ]
     if not pictures:
         raise ValueError(f"{claim.notebook}.ipynb shows no plot of its runs: run `make outputs`.")
-    return Row(claim, seeds, outcome, held_in, pictures[0], full)
-
-
-@dataclass(frozen=True)
-class Times:
-    """How long a notebook took in its committed run and in the ``full`` profile, and where."""
-
-    committed_minutes: float
-    committed_profile: str
-    committed_machine: str
-    full_minutes: float | None
-    full_machine: str | None
-
-
-def notebook_times(name: str, full: dict[str, dict]) -> Times:
-    stamp = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).metadata.get(METADATA_KEY)
-    if not stamp:
-        raise ValueError(f"{name}.ipynb has no committed outputs: run `make outputs`.")
-    at_scale = full.get(name)
-    return Times(
-        committed_minutes=stamp["wall_time_seconds"] / 60,
-        committed_profile=stamp["profile"],
-        committed_machine=machine_text(stamp),
-        full_minutes=at_scale["wall_time_seconds"] / 60 if at_scale else None,
-        full_machine=machine_text(at_scale) if at_scale else None,
-    )
+    return Row(claim, claims.judge_claim(claim, None, records), pictures[0], full is not None)
 
 
 def hours(minutes: float) -> str:
@@ -118,43 +82,11 @@ def hours(minutes: float) -> str:
     return f"{whole // 60} h {whole % 60:02d} min" if whole >= 60 else f"{whole} min"
 
 
-def _listed(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def whole_set_in_full(times: dict[str, Times]) -> str:
-    """The whole set's time in the ``full`` profile: measured, or estimated where not yet run.
-
-    A notebook not run yet is estimated from its committed run, scaled by the median of what
-    the CIFAR-10 notebooks measured so far took in ``full`` over their committed runs (their
-    training scales alike: the same network sizes, more epochs and images). ``start_here``
-    trains the same in every profile, so its committed time stands for both.
-    """
-    measured = {
-        name: t.full_minutes if t.full_minutes is not None else t.committed_minutes
-        for name, t in times.items()
-        if t.full_minutes is not None or name == "start_here"
-    }
-    measured_total = sum(measured.values())
-    missing = [name for name in times if name not in measured]
-    if not missing:
-        return f"The whole set in the `full` profile took {hours(measured_total)}."
-    ratios = [
-        t.full_minutes / t.committed_minutes
-        for name, t in times.items()
-        if name.startswith("experiment_") and t.full_minutes is not None
-    ]
-    if not ratios:
-        return "No CIFAR-10 notebook has run in the `full` profile yet."
-    ratio = statistics.median(ratios)
-    estimate = sum(times[name].committed_minutes * ratio for name in missing)
-    return (
-        f"The whole set in the `full` profile: about {hours(measured_total + estimate)}, "
-        f"of which {hours(measured_total)} measured ({len(measured)} notebooks) and about "
-        f"{hours(estimate)} estimated for {_listed(missing)} by scaling their committed runs' "
-        f"times by {ratio:.1f}, the median ratio of `full` to committed time among the CIFAR-10 "
-        "notebooks measured so far."
-    )
+def _committed_stamp(name: str) -> dict:
+    stamp = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).metadata.get(METADATA_KEY)
+    if not stamp:
+        raise ValueError(f"{name}.ipynb has no committed outputs: run `make outputs`.")
+    return stamp
 
 
 def notebook_table(table: str, full: dict[str, dict]) -> str:
@@ -170,85 +102,79 @@ def notebook_table(table: str, full: dict[str, dict]) -> str:
             r"\| (?P<notebook>[^|]*?(?P<name>\w+)\.ipynb[^|]*?) \| (?P<what>[^|]*?) \|", line
         ):
             rows[match["name"]] = (match["notebook"], match["what"])
-    times = {name: notebook_times(name, full) for name in rows}
-    committed_machines = {t.committed_machine for t in times.values()}
-    full_machines = {t.full_machine for t in times.values() if t.full_machine}
-    one_machine = len(committed_machines | full_machines) == 1
-    # Where every run in a column ran on one machine, its heading says which; else each cell.
-    committed_heading = _heading("run in the notebooks", committed_machines, one_machine)
-    full_heading = _heading("`full` profile", full_machines, one_machine)
     lines = [
-        f"| notebook | what you learn | open | {committed_heading} | {full_heading} |",
+        "| notebook | what you learn | open | committed run | `full` profile |",
         "|---|---|---|---|---|",
     ]
+    machines: dict[str, set[str]] = {"committed": set(), "full": set()}
     for name, (notebook, what) in rows.items():
-        t = times[name]
-        committed = f"{t.committed_minutes:.1f} min (`{t.committed_profile}`)"
-        if t.full_minutes is not None:
-            at_scale = f"{t.full_minutes:.0f} min"
+        stamp = _committed_stamp(name)
+        machines["committed"].add(machine_text(stamp))
+        committed = f"{stamp['wall_time_seconds'] / 60:.1f} min (`{stamp['profile']}`)"
+        if name in full:
+            machines["full"].add(machine_text(full[name]))
+            at_scale = f"{full[name]['wall_time_seconds'] / 60:.0f} min"
         elif name == "start_here":
             at_scale = "the same: it does not depend on the profile"
         else:
             at_scale = "not measured yet"
-        if len(committed_machines) > 1:
-            committed += f", {t.committed_machine}"
-        if len(full_machines) > 1 and t.full_machine:
-            at_scale += f", {t.full_machine}"
         lines.append(f"| {notebook} | {what} | {badges(name)} | {committed} | {at_scale} |")
-    where = f" on {committed_machines.pop()}" if one_machine else ""
-    lines += ["", f"Wall-clock time from the first cell to the last{where}."]
+    where = "; ".join(
+        f"{column} runs on {' and '.join(sorted(found))}"
+        for column, found in machines.items()
+        if found
+    )
+    lines += ["", f"Wall-clock time from the first cell to the last ({where})."]
     return "\n".join(lines)
 
 
 def times_line(full: dict[str, dict]) -> str:
     """The README's "Three ways in": how long the whole set takes, from the committed runs."""
-    times = {name: notebook_times(name, full) for name in NOTEBOOKS}
-    machines = {t.committed_machine for t in times.values()}
-    where = f" ({machines.pop()})" if len(machines) == 1 else ""
-    committed = sum(t.committed_minutes for t in times.values())
-    profiles = {t.committed_profile for t in times.values()}
-    profile = f"`{profiles.pop()}` profile" if len(profiles) == 1 else "committed runs"
-    return (
-        f"On a 2-core laptop-class CPU{where}, the whole set takes about {hours(committed)} in "
-        f"the {profile}, one notebook after another. {whole_set_in_full(times)}"
+    stamps = {name: _committed_stamp(name) for name in NOTEBOOKS}
+    machines = " and ".join(sorted({machine_text(stamp) for stamp in stamps.values()}))
+    profiles = " and ".join(sorted({f"`{stamp['profile']}`" for stamp in stamps.values()}))
+    committed = sum(stamp["wall_time_seconds"] for stamp in stamps.values()) / 60
+    # start_here trains the same in every profile: its committed run stands for `full` too.
+    at_scale = {
+        name: full.get(name, stamps[name] if name == "start_here" else None) for name in stamps
+    }
+    measured = {name: entry for name, entry in at_scale.items() if entry}
+    full_minutes = sum(entry["wall_time_seconds"] for entry in measured.values()) / 60
+    text = (
+        f"On a 2-core laptop-class CPU ({machines}), the whole set takes about "
+        f"{hours(committed)} in the {profiles} profile, one notebook after another. "
+    )
+    if len(measured) == len(stamps):
+        return text + f"The whole set in the `full` profile took {hours(full_minutes)}."
+    return text + (
+        f"In the `full` profile, {len(measured)} of {len(stamps)} notebooks have run so far, "
+        f"in {hours(full_minutes)}."
     )
 
 
-def _heading(title: str, machines: set[str], one_machine: bool) -> str:
-    return f"{title} ({next(iter(machines))})" if len(machines) == 1 and not one_machine else title
-
-
-HELD = {True: "held", False: "did not hold", None: "not tested"}
-
-
-def _full_cell(row: Row) -> str:
-    return "not run yet" if row.full is None else HELD[row.full["verdict"]["held"]]
-
-
 def section(rows: list[Row]) -> str:
-    seeds = max(row.seeds for row in rows)
-    lines = [
-        START,
-        "",
-        f"| experiment | the claim | over {seeds} seeds (the verdict) | `full` profile (1 seed) "
-        "| plots |",
-        "|---|---|---|---|---|",
-    ]
+    seeds = max((len(p.study.values) for row in rows for p in row.parts if p.study), default=0)
+    lines = [START]
     for row in rows:
         notebook = row.claim.notebook
-        plots = f"[notebook's run](docs/results/{notebook}.png)"
+        lines += ["", f"**[{row.title}]({notebook}.ipynb)**: {row.claim.in_brief}.", ""]
+        for part in row.parts:
+            if part.outcome is None or part.study is None:
+                lines.append(f"- {part.part.text}: no seeds recorded yet")
+            else:
+                lines.append(
+                    f"- {part.part.text}: **{part.outcome.value}** ({part.held_in_seeds} of "
+                    f"{len(part.study.values)} seeds; {part.spread()})"
+                )
+        plots = f"[the notebook's run](docs/results/{notebook}.png)"
         if row.full:
-            plots += f", [`full`](results/full/{notebook}.png)"
-        outcome = f"**{row.outcome}** ({row.held_in})" if row.outcome else "no study yet"
-        lines.append(
-            f"| [{row.title}]({notebook}.ipynb) | {row.claim.in_brief} | {outcome} "
-            f"| {_full_cell(row)} | {plots} |"
-        )
+            plots += f", [the `full` run](results/full/README.md#{notebook})"
+        lines += ["", f"Plots: {plots}."]
     lines += [
         "",
-        "**Held**: in every seed of the [seed study](results/seed_study/README.md); **too close "
-        "to call**: on average, not in every seed; **did not hold**: not even on average. The "
-        "[`full` runs](results/full/README.md) are the article's 50 epochs on all 50,000 images.",
+        f"Each part is judged over the {seeds} seeds of the [seed study]"
+        "(results/seed_study/README.md), which says how. The [`full` runs]"
+        "(results/full/README.md) are the article's 50 epochs on all 50,000 images, one seed each.",
         "",
         END,
     ]

@@ -40,13 +40,8 @@ from typing import Any
 
 from dl101.paths import REPO_ROOT
 from dl101.runs import DEFAULT_SEED, Run
-from dl101.verdicts import (
-    PROFILE,
-    record_path,
-    records_dir,
-)
+from dl101.verdicts import PROFILE, SEEDS, record_path, records_dir
 
-DEFAULT_SEEDS = 5
 LOG_GROUP = "seed_study"
 LARGE_BATCH_LEARNING_RATE = "large_batch_learning_rate"
 # How a notebook must take each parameter the study gives it: said when one is missing.
@@ -353,7 +348,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Train every distinct run of the experiment notebooks with several seeds, "
         "by executing the notebooks; resumes where it stopped.",
     )
-    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds 0 to N-1 (5)")
+    parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0 to N-1 (5)")
     every = [*NOTEBOOK_STUDIES, *STUDY_RUNS_BY_NAME]
     parser.add_argument(
         "--runs", nargs="+", choices=every, default=every, metavar="RUN",

@@ -85,52 +85,39 @@ def _mnist_rows(records: Sequence[Mapping[str, Any]], numbers: claims.Records) -
     lines += [
         "",
         "| step (test accuracy, minus the model it changes) | over the seeds: mean ± sd (range) "
-        "| helped in | outcome |",
+        "| helped in | verdict |",
         "|---|---|---|---|",
     ]
     for claim in claims.MNIST_STEP_CLAIMS:
-        (part,) = claims.judge_claim(claim, None, numbers)
-        if part.study is None or part.outcome is None:
-            lines.append(f"| {part.part.text} | no seed with both models recorded | | |")
-            continue
-        lines.append(
-            f"| {part.part.text} | {part.study.points(part.part.decimals)} | {part.held_in_seeds} of "
-            f"{len(part.study.values)} | {part.outcome.value} |"
-        )
+        lines += _part_rows(claims.judge_claim(claim, None, numbers))
     return lines
+
+
+def _part_rows(parts: Sequence[claims.PartResult]) -> list[str]:
+    return [
+        f"| {part.part.text} | {part.spread()} | {part.held_in_seeds} of {len(part.study.values)} "
+        f"| **{part.outcome.value}** |"
+        if part.study and part.outcome
+        else f"| {part.part.text} | no seed with every run recorded | | |"
+        for part in parts
+    ]
 
 
 def _claim_sections(numbers: claims.Records) -> list[str]:
     lines = []
     for claim in claims.EXPERIMENT_CLAIMS:
-        parts = claims.judge_claim(claim, None, numbers)
         lines += [
             "",
             f"### {claim.title}",
             "",
-            f"{claim.source} {claim.text}",
+            claim.text,
             "",
-            "| part of the claim | margin over the seeds: mean ± sd (range) | held in | outcome |",
+            "| part of the claim | margin over the seeds: mean ± sd (range) | held in | verdict |",
             "|---|---|---|---|",
+            *_part_rows(claims.judge_claim(claim, None, numbers)),
+            "",
+            f"([the notebook](../../{claim.notebook}.ipynb))",
         ]
-        for part in parts:
-            if part.study is None or part.outcome is None:
-                lines.append(f"| {part.part.text} | no seed with every run recorded | | |")
-                continue
-            spread = (
-                part.study.percent()
-                if part.part.as_accuracy
-                else part.study.points(part.part.decimals)
-            )
-            lines.append(
-                f"| {part.part.text} | {spread} | {part.held_in_seeds} of "
-                f"{len(part.study.values)} | {part.outcome.value} |"
-            )
-        if claim is claims.LEARNING_RATE and (note := claims._fast_rate_note(numbers)):
-            lines += ["", note]
-        lines.append(
-            "" if claim.study_only else f"\n([the notebook](../../{claim.notebook}.ipynb))"
-        )
     return lines
 
 
@@ -167,7 +154,7 @@ def _busy(records: Sequence[Mapping[str, Any]]) -> str:
 def page(records: Sequence[Mapping[str, Any]]) -> str:
     """The study's README, written from ``records`` alone."""
     numbers = verdicts.load_numbers_from(records)
-    expected = len(seed_study.STUDY_RUNS) * seed_study.DEFAULT_SEEDS
+    expected = len(seed_study.STUDY_RUNS) * verdicts.SEEDS
     cifar_names = {run.name for run in seed_study.STUDY_RUNS}
     cifar_recorded = sum(record["run"] in cifar_names for record in records)
     mnist_seeds = len(seed_study.recorded_seeds("keras_mnist", records))
@@ -182,15 +169,15 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
         "One run is one sample: runs that differ only in their seed (the starting weights, the "
         "order of the images, dropout's choices, each image's random turn) end apart by about "
         "as much as some of the effects the experiments look for. So every distinct CIFAR-10 "
-        f"run of the experiments is trained here with seeds 0 to {seed_study.DEFAULT_SEEDS - 1} "
+        f"run of the experiments is trained here with seeds 0 to {verdicts.SEEDS - 1} "
         "in the `cpu` profile (15 epochs on 10,000 training images, validated on the 10,000 "
         "test images); seed 0 has the committed notebooks' settings. Runs that several notebooks "
         "share are trained once. Training accuracy is measured after every epoch as validation "
         "is (unaugmented training images, dropout off).",
         "",
         f"Recorded: {cifar_recorded} of {expected} CIFAR-10 runs ({len(seed_study.STUDY_RUNS)} "
-        f"runs x {seed_study.DEFAULT_SEEDS} seeds) and keras_mnist with {mnist_seeds} of "
-        f"{seed_study.DEFAULT_SEEDS} seeds, {', '.join(dates) or 'none yet'}: "
+        f"runs x {verdicts.SEEDS} seeds) and keras_mnist with {mnist_seeds} of "
+        f"{verdicts.SEEDS} seeds, {', '.join(dates) or 'none yet'}: "
         f"{_machines(records) or 'none yet'}.",
         "",
         *([_busy(records), ""] if _busy(records) else []),

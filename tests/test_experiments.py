@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+from dl101 import claims
 from dl101.tensorboard_logs import read_scalars
 from dl101.verdicts import Outcome
 from maintainers import results_archive
@@ -108,17 +109,17 @@ def test_what_we_saw_is_written_from_the_results(smoke_runs: dict) -> None:
         for o in outputs(executed_notebook(smoke_runs, "experiment_1_dropout"))
         if "data" in o
     ]
-    texts = [d["text/markdown"] for d in data if "**The claim:**" in d.get("text/markdown", "")]
+    heading = f"**{claims.DROPOUT.title}.**"
+    texts = [d["text/markdown"] for d in data if heading in d.get("text/markdown", "")]
 
-    assert len(texts) == 1
-    assert "**with_dropout** ended at" in texts[0]
-    outcomes = "|".join(re.escape(outcome.value) for outcome in Outcome)
-    assert re.search(
-        r"\*\*Verdict:\*\* in this run it (held|did not hold); "
-        rf"(over the study's \d+ seeds?: \*\*({outcomes})\*\*|the seed study has no record of "
-        r"it yet)\.$",
-        texts[0],
-    ), texts[0]
+    (text,) = texts
+    outcomes = "|".join(re.escape(f"**{outcome.value}**") for outcome in Outcome)
+    for part in claims.DROPOUT.parts:
+        assert re.search(
+            rf"\| {re.escape(part.text)} \| [+-]\d+\.\d points \((held|did not hold)\) \| "
+            rf"(.* \| \d of \d \| ({outcomes})|no seeds recorded yet \| \| ) \|",
+            text,
+        ), text
 
 
 @pytest.mark.parametrize("name", EXPECTED_RUNS)
@@ -192,14 +193,16 @@ def test_the_archive_publishes_each_notebooks_verdict_from_its_logs(
         printed = [
             o.data["text/markdown"]
             for o in outputs(nbformat.read(out / f"{name}.ipynb", as_version=4))
-            if "**The claim:**" in o.get("data", {}).get("text/markdown", "")
+            if "| part of the claim | this run |" in o.get("data", {}).get("text/markdown", "")
             and "| not trained here |" not in o.data["text/markdown"]  # the study's runs alone
         ]
         # The archive's verdict, made from the logs, is the one the notebook printed.
         (shown,) = printed
         verdict = entry["verdict"]
-        assert f"**The claim:** {verdict['claim']}" in shown
-        assert f"**Measured:** {verdict['measured']}" in shown
+        assert verdict["claim"] in shown
+        for measured in verdict["measured"].split("; "):
+            part, this_run = measured.rsplit(": ", 1)
+            assert f"| {part} | {this_run} (" in shown
     assert entries["keras_mnist"]["status"] == "not run yet (no logs of keras_mnist)"
     assert not list(out.rglob("events.out.tfevents*"))
     assert str(smoke_runs["log_dir"]) not in "".join(p.read_text() for p in out.glob("*.ipynb"))

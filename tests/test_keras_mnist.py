@@ -105,7 +105,7 @@ def test_each_step_is_shown_against_the_model_it_changes(notebook: nbformat.Note
 
     for model, base, _ in claims.MNIST_STEPS:
         assert f"| {model}: " in shown and f"(minus {base}) |" in shown
-    assert "A step **held** if it held in every seed" in shown
+    assert "| verdict over the seeds |" in shown
 
 
 def test_every_run_records_the_seed_the_notebook_was_given(log_dir: Path) -> None:

@@ -233,7 +233,7 @@ def test_the_study_page_is_written_from_the_records(tmp_path: Path) -> None:
     ) in page
     # Dropout: the gap shrank from 20 points to 5, 4 or 3 in every seed; accuracy rose.
     assert (
-        "| smaller gap (gap without minus gap with) | +16.0 ± 1.0 (+15.0 to +17.0) | 3 of 3 | held in every seed |"
+        "| smaller gap (gap without minus gap with) | +16.0 ± 1.0 (+15.0 to +17.0) | 3 of 3 | **held in every seed** |"
         in page
     )
     assert "| no seed with every run recorded | | |" in page  # claims whose runs are missing
