@@ -165,11 +165,27 @@ def show_confusion_matrix(counts: np.ndarray, class_names: Sequence[str]) -> Sho
     return figure
 
 
+def mix_ups(counts: np.ndarray, class_names: Sequence[str], top: int = 3) -> str:
+    """The matrix in words: the ``top`` most frequent mix-ups, each against its true class's size."""
+    wrong = counts.copy()
+    np.fill_diagonal(wrong, 0)
+    largest = np.argsort(wrong, axis=None)[::-1][:top]
+    words = [
+        f"{class_names[true]} answered as {class_names[answer]} ({wrong[true, answer]} of "
+        f"{counts[true].sum():,} {class_names[true]} images)"
+        for true, answer in zip(*np.unravel_index(largest, wrong.shape), strict=True)
+        if wrong[true, answer]
+    ]
+    return "Most often mixed up: " + "; ".join(words) + "." if words else "No mix-ups at all."
+
+
 def confusion_matrix(
     model: Any, images: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
 ) -> ShownFigure:
-    """Which classes the model mixes up, on ``images``: one row per true class."""
-    return show_confusion_matrix(confusion_counts(model, images, labels), class_names)
+    """Which classes the model mixes up, on ``images``: one row per true class, and in words."""
+    counts = confusion_counts(model, images, labels)
+    print(mix_ups(counts, class_names))
+    return show_confusion_matrix(counts, class_names)
 
 
 def mistakes(

@@ -232,7 +232,9 @@ def plot_runs(
         )
         if any(tag in curves for curves in run_curves.values() for tag in tags)
     ]
-    figure = ShownFigure(figsize=(6 * len(logged), 4.5), layout="constrained")
+    rows_of_legend = -(-2 * len(runs) // 4)
+    height = 4.5 + 0.25 * rows_of_legend
+    figure = ShownFigure(figsize=(6 * len(logged), height), layout="constrained")
     all_axes = figure.subplots(1, len(logged), squeeze=False)[0]
     for axes, (quantity, tags) in zip(all_axes, logged, strict=True):
         for index, (name, curves) in enumerate(run_curves.items()):
@@ -249,7 +251,10 @@ def plot_runs(
         if quantity == "loss" and log_loss:
             axes.set_yscale("log")
         axes.grid(alpha=0.3)
-        axes.legend(fontsize="small")
+    # One legend for both panels, below them, so that it never covers a curve.
+    handles, labels = all_axes[0].get_legend_handles_labels()
+    columns = min(4, len(labels))
+    figure.legend(handles, labels, loc="outside lower center", ncols=columns, fontsize="small")
     if title:
         figure.suptitle(title)
     return figure

@@ -228,7 +228,7 @@ def plot(records: Sequence[Mapping[str, Any]], title: str, runs: Sequence[str]) 
     axes.set(xlabel="epoch", ylabel="validation accuracy", title=title)
     axes.grid(alpha=0.3)
     if axes.get_legend_handles_labels()[1]:
-        axes.legend(fontsize="small")
+        figure.legend(loc="outside lower center", ncols=2, fontsize="small")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
     return buffer.getvalue()

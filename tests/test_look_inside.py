@@ -106,6 +106,17 @@ def test_the_confusion_matrix_counts_every_validation_image_in_its_true_row(trai
     assert pictures(figure)[0].images[0].get_array().shape == (10, 10)
 
 
+def test_the_confusion_matrix_is_read_in_words_largest_mix_up_first() -> None:
+    counts = np.array([[50, 7, 3], [1, 40, 0], [9, 0, 30]])
+    names = ["cat", "dog", "ship"]
+
+    assert look_inside.mix_ups(counts, names, top=2) == (
+        "Most often mixed up: ship answered as cat (9 of 39 ship images); "
+        "cat answered as dog (7 of 60 cat images)."
+    )
+    assert look_inside.mix_ups(np.eye(3, dtype=int), names) == "No mix-ups at all."
+
+
 def test_mistakes_shows_only_wrong_answers_with_the_truth(trained: tuple) -> None:
     model, images, labels = trained
     answers = np.argmax(look_inside.predict(model, images), axis=1)
