@@ -1,13 +1,8 @@
-"""Find, download and load CIFAR-10 and MNIST as numpy arrays.
+"""Find, download and load CIFAR-10 and MNIST as numpy arrays; every failure is a ``DataError``.
 
-Learners keep the two data sets in different places, so each is looked for in a fixed list of
-folders (``candidate_dirs``) and, only when none has it, downloaded from its publisher, checked
-against the published checksum and unpacked. Every failure is a ``DataError`` that says what
-went wrong and what to do.
-
-The CIFAR-10 batches are read here rather than by Keras or tflearn, whose loaders insist on the
-official archive's checksum and so refuse a copy rebuilt elsewhere (such as the offline mirror
-these machines use).
+A data set is looked for in ``candidate_dirs`` and, only when none has it, downloaded, checked
+against its publisher's checksum and unpacked. The CIFAR-10 batches are read here, not by Keras or
+tflearn, whose loaders refuse a copy rebuilt elsewhere (such as these machines' offline mirror).
 """
 
 from __future__ import annotations
@@ -28,22 +23,21 @@ import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dl101 import paths
-from dl101.disk_space import free_amount
+from dl101.disk_space import free_space
 from dl101.paths import REPO_ROOT
 from dl101.profiles import Profile
 
 import numpy as np
 
+if sys.platform != "win32":
+    import fcntl
+
 DATA_DIR_VARIABLE = "DL101_DATA_DIR"
 REPO_DATA_DIR = REPO_ROOT / "data"
-# What a killed download (.part) or unpacking (.extract-) leaves behind; the next run removes it.
-LEFTOVERS = (".*.part", ".extract-*")
-
 CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_BATCH = "test_batch"
@@ -53,37 +47,31 @@ CIFAR10_CLASSES = (
     "dog", "frog", "horse", "ship", "truck",
 )  # fmt: skip
 MNIST_FILE = "mnist.npz"
+_Folder = str | os.PathLike[str] | None
+_Splits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class DataError(RuntimeError):
     """A data set could not be found, downloaded or read; the message says how to fix it."""
 
 
-@dataclass(frozen=True)
-class Download:
+class Download(NamedTuple):
     """Where an official file lives and the checksum its publisher gives for it."""
 
     url: str
     algorithm: str
     checksum: str
 
-    @property
-    def file_name(self) -> str:
-        return Path(self.url).name
 
-
-# The Toronto page publishes the md5 of the archive; Keras' source carries the sha256 of
-# mnist.npz.
+# The Toronto page publishes the archive's md5; Keras' source carries mnist.npz's sha256.
 CIFAR10_DOWNLOAD = Download(
-    url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-    algorithm="md5",
-    checksum="c58f30108f718f92721af3b95e74349a",
-)
+    "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    "md5", "c58f30108f718f92721af3b95e74349a",
+)  # fmt: skip
 MNIST_DOWNLOAD = Download(
-    url="https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
-    algorithm="sha256",
-    checksum="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
-)
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+    "sha256", "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+)  # fmt: skip
 
 # Why a folder cannot take a file, and the fix, by errno: only these failures are the folder's.
 # Any other failure of a download is the network's, the one case where "connect" helps.
@@ -96,9 +84,14 @@ _FOLDER_PROBLEMS = {
     errno.EEXIST: ("a file stands where the folder should be", "Move that file away"),
     errno.ENOTDIR: ("a file stands where the folder should be", "Move that file away"),
 }
+# What reading a damaged or crafted data file raises, besides the OSError of an unreadable one.
+_DAMAGE = (
+    pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, AttributeError,
+    zipfile.BadZipFile, zlib.error,
+)  # fmt: skip
 
 
-def candidate_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+def candidate_dirs(data_dir: _Folder = None) -> list[Path]:
     """The folders searched for data, in order: argument, environment, repository, FloydHub."""
     if data_dir is not None:
         return [Path(data_dir).expanduser()]
@@ -106,18 +99,12 @@ def candidate_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]
 
 
 def _data_dir_variable() -> list[Path]:
-    """The folder DL101_DATA_DIR names, if it is set.
-
-    A path that does not exist is refused rather than passed over: a typing mistake would
-    otherwise turn into a silent download into data/.
-    """
-    value = os.environ.get(DATA_DIR_VARIABLE)
-    if not value:
+    """DL101_DATA_DIR's folder; refused if missing, as a typo must not become a download to data/."""
+    if not (value := os.environ.get(DATA_DIR_VARIABLE)):
         return []
-    folder = Path(value).expanduser()
     try:
-        folder.stat()
-    except FileNotFoundError:
+        (folder := Path(value).expanduser()).stat()
+    except (FileNotFoundError, NotADirectoryError):  # "a_file/data" is not a folder either
         raise DataError(
             f"{DATA_DIR_VARIABLE} is set to {folder}, which does not exist: correct it "
             f"(export {DATA_DIR_VARIABLE}=/path/to/data), create that folder, or unset "
@@ -126,45 +113,32 @@ def _data_dir_variable() -> list[Path]:
     return [folder]
 
 
-def _cifar10_folder_in(directory: Path) -> Path | str | None:
-    """The folder with every batch file: ``directory``'s cifar-10-batches-py/, or ``directory``.
-
-    Else what is missing from one that has some of the files, or None.
-    """
+def _complete(directory: Path, files: tuple[str, ...], subfolder: str) -> Path | str | None:
+    """``directory/subfolder`` or ``directory`` if it has all ``files``; else what one lacks."""
     incomplete = None
-    for folder in (directory / CIFAR10_FOLDER, directory):
-        missing = [name for name in CIFAR10_FILES if not (folder / name).is_file()]
+    for folder in dict.fromkeys((directory / subfolder, directory)):
+        missing = [name for name in files if not (folder / name).is_file()]
         if not missing:
             return folder
-        if len(missing) < len(CIFAR10_FILES):
+        if len(missing) < len(files):
             incomplete = incomplete or f"{folder} is incomplete: {', '.join(missing)} is missing"
     return incomplete
 
 
-def _mnist_file_in(directory: Path) -> Path | None:
-    path = directory / MNIST_FILE
-    return path if path.is_file() else None
-
-
 def _find_or_download(
     name: str,
-    data_dir: str | os.PathLike[str] | None,
+    data_dir: _Folder,
     download_dir: Path | None,
-    locate: Callable[[Path], Path | str | None],
+    files: tuple[str, ...],
     fetch: Callable[[Path], Path],
+    subfolder: str = "",
 ) -> Path:
-    """What ``locate`` finds in the first candidate folder that has it, else what ``fetch`` gets.
-
-    ``locate`` returns the data's path, or what is wrong with a folder that holds part of it.
-    ``fetch`` runs in data/ (or ``download_dir``), or, when that folder cannot take the data,
-    in the folder DL101_DATA_DIR names, as the message for that case advises; it holds a lock on
-    the folder, so a second process waits, then uses what the first fetched.
-    """
-    searched = candidate_dirs(data_dir)
-    problems = []
+    """The folder holding ``files`` among the candidates, else the one ``fetch`` fills in data/
+    (or ``download_dir``) or, when that cannot take them, in the one DL101_DATA_DIR names."""
+    searched, problems = candidate_dirs(data_dir), []
     for folder in searched:
         try:
-            found = locate(folder)
+            found = _complete(folder, files, subfolder)
         except OSError as error:  # a folder the learner may not read, such as a locked /data
             found = f"{folder} cannot be read ({error.strerror or error})"
         if isinstance(found, Path):
@@ -173,26 +147,41 @@ def _find_or_download(
             problems.append(found)
     for problem in problems:  # why a download starts although a folder was given
         print(f"{problem}.")
-    folders = [download_dir] if download_dir else [REPO_DATA_DIR, *_data_dir_variable()]
-    folders = list(dict.fromkeys(folders))
-    for folder in folders:
+    targets = [download_dir] if download_dir else [REPO_DATA_DIR, *_data_dir_variable()]
+    for folder in (targets := list(dict.fromkeys(targets))):
         try:
-            with _download_lock(folder):
-                if isinstance(found := locate(folder), Path):
+            with _download_lock(folder):  # a second process waits, then uses what the first got
+                if isinstance(found := _complete(folder, files, subfolder), Path):
                     return found
-                _remove_leftovers(folder)
+                # What a killed download (.part) or unpacking (.extract-) left behind.
+                for leftover in [*folder.glob(".*.part"), *folder.glob(".extract-*")]:
+                    if leftover.is_dir():
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        leftover.unlink(missing_ok=True)
                 return fetch(folder)
         except (OSError, http.client.HTTPException) as error:
-            code = getattr(error, "errno", None)
-            if code not in _FOLDER_PROBLEMS:
-                # The message names the cause; a chained traceback would only bury it.
-                raise DataError(_not_found_message(name, searched, problems, error)) from None
+            if (code := getattr(error, "errno", None)) not in _FOLDER_PROBLEMS:
+                listed = "".join(f"\n  - {folder}" for folder in searched)
+                listed += "".join(f"\n  ({problem})" for problem in problems)
+                # URLError keeps the cause (HTTP 404's "File not found") in reason; a chained
+                # traceback would only bury it.
+                raise DataError(
+                    f"{name} was not found in any of these folders:{listed}\n"
+                    f"and downloading it failed: {getattr(error, 'reason', None) or error}\n"
+                    "To fix this, either\n  - connect to the internet and run again: it is "
+                    f"downloaded into {REPO_DATA_DIR}, or\n  - point {DATA_DIR_VARIABLE} at a "
+                    f"folder that holds it (for example: export {DATA_DIR_VARIABLE}=/path/to/"
+                    f"data), or\n  - download {name}'s official file by hand and put it, "
+                    f"unopened, into {REPO_DATA_DIR} or the folder {DATA_DIR_VARIABLE} names: "
+                    "it is used from there."
+                ) from None
             cause, fix = _FOLDER_PROBLEMS[code]
             if code in (errno.ENOSPC, errno.EDQUOT):
-                cause += f" ({free_amount(folder)} free; CIFAR-10 needs 350 MB, MNIST 11 MB)"
+                cause += f" ({free_space(folder)}; CIFAR-10 needs 350 MB, MNIST 11 MB)"
             failure = f"{name} could not be saved in {folder}: {cause}; {error}."
-            if folder != folders[-1]:
-                print(f"{failure} Trying {folders[-1]} instead.")
+            if folder != targets[-1]:
+                print(f"{failure} Trying {targets[-1]} instead.")
     raise DataError(
         f"{failure} Nothing half-written was kept. {fix}, or set {DATA_DIR_VARIABLE} to a folder "
         "you can write to, on a disk with room (for example: mkdir -p ~/dl101-data; export "
@@ -201,52 +190,18 @@ def _find_or_download(
     )
 
 
-def _not_found_message(
-    name: str, searched: list[Path], problems: list[str], error: BaseException
-) -> str:
-    folders = "".join(f"\n  - {folder}" for folder in searched)
-    notes = "".join(f"\n  ({problem})" for problem in problems)
-    return (
-        f"{name} was not found in any of these folders:{folders}{notes}\n"
-        # URLError keeps the cause (HTTP 404's "File not found", a refused connection) in reason.
-        f"and downloading it failed: {getattr(error, 'reason', None) or error}\n"
-        "To fix this, either\n"
-        f"  - connect to the internet and run again: it is downloaded into {REPO_DATA_DIR}, or\n"
-        f"  - point {DATA_DIR_VARIABLE} at a folder that holds it "
-        f"(for example: export {DATA_DIR_VARIABLE}=/path/to/data), or\n"
-        f"  - download {name}'s official file by hand and put it, unopened, into {REPO_DATA_DIR}"
-        f" or the folder {DATA_DIR_VARIABLE} names: it is used from there."
-    )
-
-
 @contextlib.contextmanager
 def _download_lock(folder: Path) -> Iterator[None]:
-    """Let one process at a time download into ``folder``; the others wait, then reuse it.
-
-    The lock is taken on the folder itself, so it leaves no lock file behind. Windows has no
-    ``flock``: there two notebooks started at the same moment may both download.
-    """
     folder.mkdir(parents=True, exist_ok=True)
-    if sys.platform == "win32":
+    if sys.platform == "win32":  # no flock: two notebooks started at once may both download
         yield
         return
-    import fcntl
-
-    descriptor = os.open(folder, os.O_RDONLY)
+    descriptor = os.open(folder, os.O_RDONLY)  # a lock on the folder leaves no lock file
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
         os.close(descriptor)
-
-
-def _remove_leftovers(folder: Path) -> None:
-    """Delete what a killed download or unpacking left; the caller holds the folder's lock."""
-    for leftover in (path for pattern in LEFTOVERS for path in folder.glob(pattern)):
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
 
 
 def _checksum(path: Path, algorithm: str) -> str:
@@ -255,42 +210,34 @@ def _checksum(path: Path, algorithm: str) -> str:
 
 
 def download(source: Download, destination: Path) -> Path:
-    """Download ``source`` to ``destination`` and verify its checksum.
+    """Download ``source`` to ``destination`` once it is complete and its checksum verified.
 
-    Not keras.utils.get_file (Keras 3.15), which writes into the destination itself (a killed
-    download leaves a half-written file under the real name, and two notebooks write into one
-    file), keeps a download whose checksum is wrong, downloads into /tmp/.keras when the folder
-    is read-only, has no timeout (a stalled connection hangs the notebook), and loads
-    TensorFlow. Here the bytes go into a folder of this call's own beside the destination and
-    are renamed into place once complete and verified; that folder is always removed.
+    The bytes go into a folder of this call's own, always removed: a killed download leaves no
+    half-written file under the real name, and two notebooks never write into one file.
     """
     from tqdm.auto import tqdm
 
-    staging = Path(
-        tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-    )
-    partial = staging / destination.name
+    name = destination.name
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{name}.", suffix=".part"))
     try:
         with (
             urllib.request.urlopen(source.url, timeout=60) as response,
-            open(partial, "wb") as file,
+            open(staging / name, "wb") as file,
         ):
             size = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm.wrapattr(file, "write", total=size, desc=destination.name) as counted:
+            with tqdm.wrapattr(file, "write", total=size, desc=name) as counted:
                 shutil.copyfileobj(response, counted)
-        received = partial.stat().st_size
-        if size is not None and received != size:
+        if size is not None and (received := (staging / name).stat().st_size) != size:
             # http.client ends a body cut short by the server without an error.
             raise ConnectionError(f"the connection dropped after {received:,} of {size:,} bytes")
-        checksum = _checksum(partial, source.algorithm)
-        if checksum != source.checksum:
+        if (checksum := _checksum(staging / name, source.algorithm)) != source.checksum:
             raise DataError(
                 f"The download of {source.url} is corrupt: its {source.algorithm} checksum is "
-                f"{checksum}, but the publisher's is {source.checksum}. Nothing was kept; "
-                f"try again later, or download {source.file_name} by hand and put it, "
-                f"unopened, into {destination.parent}: it is checked and used from there."
+                f"{checksum}, but the publisher's is {source.checksum}. Nothing was kept; try "
+                f"again later, or download {Path(source.url).name} by hand and put it, unopened, "
+                f"into {destination.parent}: it is checked and used from there."
             )
-        os.replace(partial, destination)
+        os.replace(staging / name, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return destination
@@ -299,11 +246,9 @@ def download(source: Download, destination: Path) -> Path:
 def extract_tar(archive: Path, member_folder: str, destination_dir: Path) -> Path:
     """Unpack ``member_folder`` from ``archive`` into ``destination_dir``, all or nothing.
 
-    The ``data`` extraction filter refuses absolute paths, ``..`` and links that point out of
-    the destination, so a crafted archive cannot write anywhere else. A damaged archive raises
-    ``DataError``; a folder that cannot take the files, the ``OSError`` the write met. (Keras'
-    ``get_file(extract=True)`` unpacks in place, so a full disk leaves half a folder, and skips
-    a member that would escape with a warning, unpacking the rest of a crafted archive.)
+    The ``data`` filter refuses absolute paths, ``..`` and links out of the staging folder, so a
+    crafted archive writes nowhere else. A damaged archive is a ``DataError``; a disk that cannot
+    take the files, an ``OSError``.
     """
     target = destination_dir / member_folder
     staging = Path(tempfile.mkdtemp(dir=destination_dir, prefix=".extract-"))
@@ -333,85 +278,68 @@ def extract_tar(archive: Path, member_folder: str, destination_dir: Path) -> Pat
     return target
 
 
-def _official_archive(source: Download, folders: list[Path]) -> Path | None:
-    """An archive of ``source`` in one of ``folders`` whose checksum is the publisher's."""
-    for archive in (folder / source.file_name for folder in folders):
-        try:
-            if not archive.is_file():
-                continue
-            official = _checksum(archive, source.algorithm) == source.checksum
-        except OSError as error:  # one that cannot be read is passed over, as a wrong one is
-            print(f"{archive} cannot be read ({error.strerror or error}): not used.")
-            continue
-        if official:
-            return archive
-        print(f"{archive} is not the official archive (its checksum differs): not used.")
-    return None
-
-
 def find_cifar10(
-    data_dir: str | os.PathLike[str] | None = None,
-    source: Download = CIFAR10_DOWNLOAD,
-    download_dir: Path | None = None,
+    data_dir: _Folder = None, source: Download = CIFAR10_DOWNLOAD, download_dir: Path | None = None
 ) -> Path:
     """The folder with the CIFAR-10 batch files, downloading them if no candidate has them.
 
-    An official archive already in a candidate folder or the download folder (downloaded by
-    hand, or kept by a run that could not unpack it) is unpacked instead of downloading it
-    again. Once unpacked, an archive that was downloaded or lies in the download folder is
-    deleted; one the learner keeps elsewhere is theirs and stays.
+    An official archive in a candidate or the download folder (put there by hand, or kept by a
+    run that could not unpack it) is unpacked instead. Once unpacked, one that was downloaded or
+    lies in the download folder is deleted; one kept elsewhere is the learner's, and stays.
     """
-    own_folder = download_dir or REPO_DATA_DIR
+    file_name = Path(source.url).name
 
     def fetch(folder: Path) -> Path:
-        archive = _official_archive(source, [*candidate_dirs(data_dir), folder])
-        if archive is None:
-            print(f"CIFAR-10 not found locally: downloading it into {folder} (163 MB).")
-            archive = download(source, folder / source.file_name)
-            ours = True
+        for archive in (path / file_name for path in [*candidate_dirs(data_dir), folder]):
+            try:  # one that cannot be read is passed over, as a wrong one is
+                if archive.is_file() and _checksum(archive, source.algorithm) == source.checksum:
+                    print(f"Unpacking the official archive found at {archive}.")
+                    ours = archive.parent == (download_dir or REPO_DATA_DIR)
+                    break
+                if archive.is_file():
+                    print(
+                        f"{archive} is not the official archive (its checksum differs): not used."
+                    )
+            except OSError as error:
+                print(f"{archive} cannot be read ({error.strerror or error}): not used.")
         else:
-            print(f"Unpacking the official archive found at {archive}.")
-            ours = archive.parent == own_folder
+            print(f"CIFAR-10 not found locally: downloading it into {folder} (163 MB).")
+            archive, ours = download(source, folder / file_name), True
         try:
             unpacked = extract_tar(archive, CIFAR10_FOLDER, folder)
-        except DataError as error:  # damaged; the disk's OSError keeps it for the next run
+        except DataError as error:  # a damaged archive; after the disk's OSError it is kept
             if ours:
                 archive.unlink()
-            fate = (
-                "It was removed: run again to download it again, or put a copy you downloaded "
-                f"by hand, unopened, into {folder}."
+            raise DataError(
+                f"{error} It was removed: run again to download it again, or put a copy you "
+                f"downloaded by hand, unopened, into {folder}."
                 if ours
-                else "It was kept, as it is yours: replace it with a good copy of the official "
-                "archive, and run again."
-            )
-            raise DataError(f"{error} {fate}") from error
+                else f"{error} It was kept, as it is yours: replace it with a good copy of the "
+                "official archive, and run again."
+            ) from error
         if ours:
             archive.unlink()
         return unpacked
 
-    return _find_or_download("CIFAR-10", data_dir, download_dir, _cifar10_folder_in, fetch)
+    return _find_or_download(
+        "CIFAR-10", data_dir, download_dir, CIFAR10_FILES, fetch, CIFAR10_FOLDER
+    )
 
 
 def find_mnist(
-    data_dir: str | os.PathLike[str] | None = None,
-    source: Download = MNIST_DOWNLOAD,
-    download_dir: Path | None = None,
+    data_dir: _Folder = None, source: Download = MNIST_DOWNLOAD, download_dir: Path | None = None
 ) -> Path:
     """The path of ``mnist.npz``, downloading it if no candidate folder has it."""
 
     def fetch(folder: Path) -> Path:
         print(f"MNIST not found locally: downloading it into {folder} (11 MB).")
-        return download(source, folder / MNIST_FILE)
+        return download(source, folder / MNIST_FILE).parent
 
-    return _find_or_download("MNIST", data_dir, download_dir, _mnist_file_in, fetch)
+    return _find_or_download("MNIST", data_dir, download_dir, (MNIST_FILE,), fetch) / MNIST_FILE
 
 
 class _BatchUnpickler(pickle.Unpickler):
-    """Unpickles only what a CIFAR-10 batch holds: plain Python values and numpy arrays.
-
-    A pickle can name any function to call while loading; a crafted "batch" could run code.
-    Anything outside this list is refused before it is looked up.
-    """
+    """Unpickles only what a CIFAR-10 batch holds: a crafted one could name any function to call."""
 
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"),
@@ -423,7 +351,7 @@ class _BatchUnpickler(pickle.Unpickler):
     }
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self.ALLOWED:
+        if (module, name) not in self.ALLOWED:  # refused before it is even looked up
             raise pickle.UnpicklingError(
                 f"it asks to load {module}.{name}, which a CIFAR-10 batch never holds"
             )
@@ -431,11 +359,8 @@ class _BatchUnpickler(pickle.Unpickler):
 
 
 def _corrupt(path: Path, problem: str) -> DataError:
-    """The error for a data file that cannot be used: one fix, whatever the damage.
-
-    Deleting a CIFAR-10 batch works too: its folder is then incomplete, so the next run
-    downloads a fresh copy and keeps that folder aside.
-    """
+    # One fix whatever the damage: a deleted batch leaves its folder incomplete, so the next
+    # run downloads a fresh copy and keeps that folder aside.
     return DataError(
         f"{path} is {problem}. Delete it and run again to download a fresh copy, "
         f"or point {DATA_DIR_VARIABLE} at a good one."
@@ -452,40 +377,26 @@ def _reading(path: Path) -> Iterator[None]:
             f"{path} cannot be read ({error.strerror or error}): make it readable, or point "
             f"{DATA_DIR_VARIABLE} at a copy you can read."
         ) from error
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        KeyError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        zipfile.BadZipFile,
-        zlib.error,
-    ) as error:
+    except _DAMAGE as error:
         raise _corrupt(path, f"truncated or corrupt ({type(error).__name__}: {error})") from error
 
 
 def _check_examples(path: Path, images: np.ndarray, labels: np.ndarray, holder: str) -> None:
-    """Refuse labels that do not go with the images, naming the file and what ``holder`` holds.
-
-    Without this, a label of -1 trains as class 9, and a missing label fails deep inside
-    tflearn or Keras, naming no file.
-    """
-    if not len(images):
+    """Refuse labels that do not go with the images: a label of -1 would train as class 9, and
+    a missing one fail deep inside tflearn or Keras, naming no file."""
+    count, wrong = len(images), labels[(labels < 0) | (labels > 9)]
+    if not count:
         raise _corrupt(path, f"corrupt: {holder} has no images")
-    if len(images) != len(labels):
+    if count != len(labels):
+        raise _corrupt(path, f"corrupt: {holder} has {count:,} images but {len(labels):,} labels")
+    if len(wrong):
         raise _corrupt(
-            path, f"corrupt: {holder} has {len(images):,} images but {len(labels):,} labels"
-        )
-    out_of_range = labels[(labels < 0) | (labels > 9)]
-    if len(out_of_range):
-        raise _corrupt(
-            path, f"corrupt: {holder} has the label {out_of_range[0]}, but labels run from 0 to 9"
+            path, f"corrupt: {holder} has the label {wrong[0]}, but labels run from 0 to 9"
         )
 
 
 def _read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Images as (N, 32, 32, 3) uint8 and labels as int64 from one pickled batch."""
+    """Images as (N, 32, 32, 3) float32 in [0, 1] and labels as int64 from one pickled batch."""
     with _reading(path), open(path, "rb") as file:
         batch = _BatchUnpickler(file, encoding="latin1").load()
         pixels = np.asarray(batch["data"], dtype=np.uint8)
@@ -493,35 +404,27 @@ def _read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         # Each row holds 1024 red, then 1024 green, then 1024 blue values, row by row.
         images = pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     _check_examples(path, images, labels, "it")
-    return images, labels
+    return images.astype(np.float32) / 255.0, labels
 
 
-def load_cifar10(
-    data_dir: str | os.PathLike[str] | None = None,
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_cifar10(data_dir: _Folder = None) -> _Splits:
     """CIFAR-10 as ``(X_train, y_train), (X_test, y_test)``, in the official split.
 
     Images are float32 of shape (N, 32, 32, 3) scaled to [0, 1]; labels are integers 0-9
     (names in ``CIFAR10_CLASSES``). Use ``tflearn.data_utils.to_categorical`` for one-hot.
     """
     folder = find_cifar10(data_dir)
-    train = [_read_cifar10_batch(folder / name) for name in CIFAR10_TRAIN_BATCHES]
-    test_images, test_labels = _read_cifar10_batch(folder / CIFAR10_TEST_BATCH)
-    train_images = np.concatenate([images for images, _ in train])
-    train_labels = np.concatenate([labels for _, labels in train])
-    return (
-        (train_images.astype(np.float32) / 255.0, train_labels),
-        (test_images.astype(np.float32) / 255.0, test_labels),
+    images, labels = zip(
+        *(_read_cifar10_batch(folder / name) for name in CIFAR10_FILES), strict=True
     )
+    return (np.concatenate(images[:-1]), np.concatenate(labels[:-1])), (images[-1], labels[-1])
 
 
-def load_mnist(
-    data_dir: str | os.PathLike[str] | None = None,
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_mnist(data_dir: _Folder = None) -> _Splits:
     """MNIST as ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28), labels 0-9.
 
-    The same arrays as ``keras.datasets.mnist.load_data()``, read from wherever the data is,
-    and refused, naming the array, when they are not MNIST's: checked as CIFAR-10's are.
+    The arrays of ``keras.datasets.mnist.load_data()``, from wherever the data is; refused,
+    naming the array, when they are not MNIST's.
     """
     path = find_mnist(data_dir)
     with _reading(path), np.load(path) as npz:
@@ -544,14 +447,12 @@ def load_mnist(
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
-def cifar10_experiment_data(
-    profile: Profile, data_dir: str | os.PathLike[str] | None = None, seed: int = 0
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """CIFAR-10 as the experiment notebooks use it: ``(X, Y), (X_test, Y_test)``.
+def cifar10_experiment_data(profile: Profile, data_dir: _Folder = None, seed: int = 0) -> _Splits:
+    """CIFAR-10 as the experiment notebooks use it: ``(X, Y), (X_test, Y_test)``, labels one-hot.
 
-    The training set is shuffled (the same way for every notebook, so their runs compare) and
-    cut to the profile's ``train_size``; the test set, cut to its ``validation_size``, serves as
-    the validation set, as in the article. Labels are one-hot rows of 10.
+    The training set is shuffled (the same way for every notebook, so their runs compare) and cut
+    to the profile's ``train_size``; the test set, cut to its ``validation_size``, serves as the
+    validation set, as in the article.
     """
     (images, labels), (test_images, test_labels) = load_cifar10(data_dir)
     order = np.random.default_rng(seed).permutation(len(images))[: profile.train_size]

@@ -121,6 +121,12 @@ def test_a_data_dir_variable_naming_no_folder_is_an_error_not_a_download(
     )
     assert os.listdir(data.REPO_DATA_DIR) == [], "nothing was downloaded instead"
 
+    inside_a_file = tmp_path / "notes.txt" / "data"
+    inside_a_file.parent.write_text("a file, not a folder")
+    monkeypatch.setenv("DL101_DATA_DIR", str(inside_a_file))
+    with pytest.raises(DataError, match="which does not exist"):
+        data.find_mnist(source=source)
+
 
 def test_mnist_arrays_are_those_of_the_file(tmp_path: Path) -> None:
     write_mnist(tmp_path / data.MNIST_FILE)
