@@ -18,6 +18,8 @@ from dl101.tflearn_compat import new_graph, quiet_training
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.custom_scalar import summary as custom_scalars
 
 import tflearn
 from tflearn.data_augmentation import ImageAugmentation
@@ -35,8 +37,32 @@ __all__ = [
 ]
 
 # Where TrainingPass logs, inside a run's folder: TensorBoard shows it as a run of its own
-# ("<run>/training_pass"), so tflearn's event file and this one are never mixed.
+# ("<run>/training_pass"), so tflearn's event file and this one are never mixed. Its tags sit
+# beside tflearn's "Accuracy/Validation" and "Loss/Validation"; tflearn's own "Accuracy" and
+# "Loss" are running averages over augmented mini-batches with dropout on.
 TRAINING_PASS_FOLDER = "training_pass"
+TRAINING_ACCURACY = "Accuracy/Training"
+TRAINING_LOSS = "Loss/Training"
+# TensorBoard's Custom Scalars tab draws, for every run, the curves whose tags match a chart's
+# regular expressions in one chart: the measured training accuracy beside validation's, epoch by
+# epoch. Every run writes this layout; TensorBoard shows a chart written alike by several once.
+LAYOUT_CATEGORY = "Training and validation, after every epoch"
+LAYOUT = layout_pb2.Layout(
+    category=[
+        layout_pb2.Category(
+            title=LAYOUT_CATEGORY,
+            chart=[
+                layout_pb2.Chart(
+                    title=quantity,
+                    multiline=layout_pb2.MultilineChartContent(
+                        tag=[rf"^{quantity}/(Training|Validation)$"]
+                    ),
+                )
+                for quantity in ("Accuracy", "Loss")
+            ],
+        )
+    ]
+)
 # At most this many training images are measured after each epoch: as many as the validation
 # set has, so the two accuracies are equally precise and the pass costs what validation does.
 TRAINING_PASS_IMAGES = 10_000
@@ -73,8 +99,9 @@ class TrainingPass(tflearn.callbacks.Callback):
     mini-batches, taken on augmented images with dropout switched on, while the weights are
     still changing. It is not comparable with the validation accuracy: with dropout it can even
     come out *below* it. This pass predicts the first (at most 10,000) training images as they
-    are, dropout off, and logs the accuracy under ``<run>/training_pass`` with the same step as
-    tflearn's validation, so plots, tables and verdicts compare like with like.
+    are, dropout off, and logs accuracy and loss under ``<run>/training_pass`` as
+    ``Accuracy/Training`` and ``Loss/Training``, with the same step as tflearn's validation, so
+    plots, tables and verdicts compare like with like; its :data:`LAYOUT` puts both in one chart.
     """
 
     def __init__(self, model: tflearn.DNN, images: np.ndarray, labels: np.ndarray, run: Run):
@@ -84,6 +111,7 @@ class TrainingPass(tflearn.callbacks.Callback):
         self.images = images[:TRAINING_PASS_IMAGES]
         self.labels = labels[:TRAINING_PASS_IMAGES]
         self.writer = tf.compat.v1.summary.FileWriter(str(run.folder / TRAINING_PASS_FOLDER))
+        self.writer.add_summary(custom_scalars.pb(LAYOUT))
 
     def on_epoch_end(self, training_state: object) -> None:
         # The same loss and accuracy tensors, and the same tflearn evaluator, as its validation.
@@ -96,8 +124,8 @@ class TrainingPass(tflearn.callbacks.Callback):
         )
         summary = tf.compat.v1.Summary(
             value=[
-                tf.compat.v1.Summary.Value(tag="Accuracy", simple_value=float(accuracy)),
-                tf.compat.v1.Summary.Value(tag="Loss", simple_value=float(loss)),
+                tf.compat.v1.Summary.Value(tag=TRAINING_ACCURACY, simple_value=float(accuracy)),
+                tf.compat.v1.Summary.Value(tag=TRAINING_LOSS, simple_value=float(loss)),
             ]
         )
         self.writer.add_summary(summary, global_step=training_state.step)  # type: ignore[attr-defined]

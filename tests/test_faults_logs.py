@@ -69,6 +69,15 @@ def records(event_file: Path) -> list[tuple[int, event_pb2.Event]]:
     return found
 
 
+def first_scalars(event_file: Path) -> int:
+    """Where the first record holding a scalar starts: TrainingPass's file starts with a layout."""
+    return next(
+        offset
+        for offset, event in records(event_file)
+        if any(value.HasField("simple_value") for value in event.summary.value)
+    )
+
+
 def validation_records(event_file: Path) -> list[int]:
     """Where each record holding the validation accuracy starts, one per epoch."""
     return [
@@ -237,8 +246,8 @@ def test_files_cut_to_zero_bytes_are_damaged_not_untrained(copy: runs.Run) -> No
 
 def test_files_cut_inside_their_first_records_are_damaged(copy: runs.Run) -> None:
     cut(tflearn_file(copy), 40)  # inside the record every event file starts with
-    first_scalars = records(training_pass_file(copy))[1][0]
-    cut(training_pass_file(copy), first_scalars + 30)
+    first_scalar = first_scalars(training_pass_file(copy))
+    cut(training_pass_file(copy), first_scalar + 30)
 
     with pytest.raises(DamagedLogError) as raised:
         tensorboard_logs.read_scalars(copy)
@@ -247,7 +256,7 @@ def test_files_cut_inside_their_first_records_are_damaged(copy: runs.Run) -> Non
     assert f"the event file {tflearn_file(copy)} is damaged: it is cut short at byte 0" in message
     assert (
         f"the event file {training_pass_file(copy)} is damaged: it is cut short at byte "
-        f"{first_scalars}, inside a record"
+        f"{first_scalar}, inside a record"
     ) in message
     assert "If the run is still training, read it again once it has finished." in message
 
@@ -255,9 +264,9 @@ def test_files_cut_inside_their_first_records_are_damaged(copy: runs.Run) -> Non
 def test_event_files_with_no_scalars_yet_are_a_run_just_started_not_damage(
     copy: runs.Run,
 ) -> None:
-    # What a run's files hold before its first scalars are written: the first record alone.
+    # What a run's files hold before its first scalars are written: graph, layout, no scalar.
     for event_file in (tflearn_file(copy), training_pass_file(copy)):
-        cut(event_file, records(event_file)[1][0])
+        cut(event_file, first_scalars(event_file))
 
     with pytest.raises(FileNotFoundError) as raised:
         tensorboard_logs.read_scalars(copy)

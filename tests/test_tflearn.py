@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from dl101 import paths, reports, runs, tensorboard_logs
-from dl101.tflearn_training import TrainingPass, layer_summary, new_graph, train
+from dl101.tflearn_training import LAYOUT_CATEGORY, TrainingPass, layer_summary, new_graph, train
 
 import numpy as np
 import pytest
@@ -112,6 +112,59 @@ def test_training_accuracy_is_measured_like_validation_after_every_epoch(
     assert reports.summarize(run).final_train_accuracy == pytest.approx(training.values[-1])
 
 
+# TensorBoard's plugins import the bleach it vendors, which warns about its own html5lib.
+@pytest.mark.filterwarnings("ignore:html5lib's sanitizer is deprecated:DeprecationWarning")
+def test_tensorboard_draws_training_and_validation_in_one_chart_per_quantity(
+    trained_runs: dict[str, runs.Run],
+) -> None:
+    """What TensorBoard's Custom Scalars tab shows, asked of its own plugins as its page asks."""
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.custom_scalar.custom_scalars_plugin import CustomScalarsPlugin
+    from tensorboard.plugins.scalar.scalars_plugin import ScalarsPlugin
+
+    logdir = str(trained_runs["long"].folder.parent)
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(logdir)
+    multiplexer.Reload()
+    plugins: dict[str, base_plugin.TBPlugin] = {}
+    tensorboard = base_plugin.TBContext(
+        logdir=logdir,
+        data_provider=data_provider.MultiplexerDataProvider(multiplexer, logdir),
+        plugin_name_to_instance=plugins,
+    )
+    plugins["scalars"] = ScalarsPlugin(tensorboard)
+    custom_scalars = CustomScalarsPlugin(tensorboard)
+    request = context.RequestContext()
+
+    # Every run wrote the layout; TensorBoard shows it once: one chart for each quantity.
+    (category,) = json.loads(custom_scalars.layout_impl(request, ""))["category"]
+    assert category["title"] == LAYOUT_CATEGORY
+    charts = {chart["title"]: chart["multiline"]["tag"] for chart in category["chart"]}
+    assert list(charts) == ["Accuracy", "Loss"]
+    for quantity, regexes in charts.items():
+        for name in trained_runs:
+            drawn = {
+                (run, tag)
+                for run in (name, f"{name}/training_pass")
+                for regex in regexes
+                for tag in custom_scalars.scalars_impl(request, run, regex, "")["tag_to_events"]
+            }
+            # The measured training curve and tflearn's validation, not its running average.
+            assert drawn == {
+                (f"{name}/training_pass", f"{quantity}/Training"),
+                (name, f"{quantity}/Validation"),
+            }
+    scalars = tensorboard_logs.read_scalars(trained_runs["long"])
+    assert {tag for tag in scalars if tag.startswith("training_pass/")} == {
+        "training_pass/Accuracy/Training",
+        "training_pass/Loss/Training",
+    }
+    assert {"Accuracy", "Loss", "Accuracy/Validation", "Loss/Validation"} <= set(scalars)
+    assert tensorboard_logs.metrics_of(scalars) == tensorboard_logs.TFLEARN
+
+
 def test_results_table_matches_the_logged_curves(trained_runs: dict[str, runs.Run]) -> None:
     table = reports.results_table(list(trained_runs.values()))
 
@@ -121,7 +174,7 @@ def test_results_table_matches_the_logged_curves(trained_runs: dict[str, runs.Ru
         validation = scalars["Accuracy/Validation"].values
         assert row.final_validation_accuracy == pytest.approx(validation[-1])
         assert row.best_validation_accuracy == pytest.approx(validation.max())
-        training = scalars["training_pass/Accuracy"].values
+        training = scalars[tensorboard_logs.TFLEARN.train_accuracy].values
         assert row.gap == pytest.approx(training[-1] - validation[-1])
         assert row.wall_time_seconds > 0
     markdown = table.to_markdown()
@@ -135,7 +188,8 @@ def test_plot_shows_every_run_by_epoch_and_by_time(trained_runs: dict[str, runs.
 
         accuracy_axes, loss_axes = figure.axes
         assert accuracy_axes.get_xlabel() == label
-        legend = [text.get_text() for text in accuracy_axes.get_legend().get_texts()]
+        (legend_box,) = figure.legends  # one legend, below both panels
+        legend = [text.get_text() for text in legend_box.get_texts()]
         assert legend == [
             "short (training)",
             "short (validation)",
