@@ -1,11 +1,9 @@
-"""Open a notebook on a hosted Jupyter (Colab, Kaggle): its badges and first cell, from one address.
+"""Open a notebook on Colab or Kaggle: its badges and first cell, from one address.
 
-The repository's public address is written once, in ``pyproject.toml`` (``[project.urls]
-Repository`` and ``[tool.dl101] branch``). ``python -m maintainers.hosted`` writes from it, into every
-notebook, the "Open in Colab" and "Open in Kaggle" badges under the title and the first code
-cell, which on a host clones the repository and runs :mod:`dl101.hosted_setup`; ``--check`` says
-whether the notebooks agree with it (the tests run it). The README's badges come from the same
-functions (:mod:`maintainers.results_section`). A fork changes the two lines and runs the command.
+``python -m maintainers.hosted`` writes, from the address in ``pyproject.toml`` (``[project.urls]
+Repository``, ``[tool.dl101] branch``), every notebook's badges under its title and its first code
+cell, which on a host clones the repository and runs :mod:`dl101.hosted_setup`. ``--check`` says
+whether the notebooks agree. A fork changes those two lines and runs the command.
 """
 
 from __future__ import annotations
@@ -22,12 +20,7 @@ from maintainers.run_notebooks import NOTEBOOKS, write_whole
 import nbformat
 
 FIRST_CELL_ID = "open-on-a-host"
-COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
-KAGGLE_BADGE = "https://kaggle.com/static/images/open-in-kaggle.svg"
-HOSTED_NOTE = (
-    "On Colab or Kaggle, the first code cell below fetches this repository and the libraries the\n"
-    "host lacks; anywhere else it does nothing."
-)
+HOSTED_NOTE = "On Colab or Kaggle, the first code cell below fetches this repository and the libraries the\nhost lacks; anywhere else it does nothing."
 
 
 @dataclass(frozen=True)
@@ -36,19 +29,8 @@ class Repository:
     branch: str
 
     @property
-    def folder(self) -> str:
-        """The folder a clone gets: the repository's name."""
+    def folder(self) -> str:  # the folder a clone gets
         return self.url.rstrip("/").rsplit("/", 1)[-1]
-
-    def file_url(self, path: str) -> str:
-        return f"{self.url}/blob/{self.branch}/{path}"
-
-    def colab_url(self, path: str) -> str:
-        github_path = self.url.removeprefix("https://github.com/")
-        return f"https://colab.research.google.com/github/{github_path}/blob/{self.branch}/{path}"
-
-    def kaggle_url(self, path: str) -> str:
-        return f"https://kaggle.com/kernels/welcome?src={self.file_url(path)}"
 
 
 def repository(pyproject: Path = REPO_ROOT / "pyproject.toml") -> Repository:
@@ -57,8 +39,7 @@ def repository(pyproject: Path = REPO_ROOT / "pyproject.toml") -> Repository:
     url = settings["project"]["urls"]["Repository"]
     if not url.startswith("https://github.com/"):
         raise ValueError(
-            f"{pyproject}: [project.urls] Repository must be a https://github.com/OWNER/NAME "
-            f"address (Colab and Kaggle open notebooks from GitHub); it is {url!r}."
+            f"{pyproject}: [project.urls] Repository must be a https://github.com/OWNER/NAME address (Colab and Kaggle open notebooks from GitHub); it is {url!r}."
         )
     return Repository(url.rstrip("/"), settings["tool"]["dl101"]["branch"])
 
@@ -66,11 +47,9 @@ def repository(pyproject: Path = REPO_ROOT / "pyproject.toml") -> Repository:
 def badges(notebook: str, repo: Repository | None = None) -> str:
     """Markdown: the two badges that open ``notebook`` (a name without .ipynb) on a host."""
     repo = repo or repository()
-    path = f"{notebook}.ipynb"
-    return (
-        f"[![Open In Colab]({COLAB_BADGE})]({repo.colab_url(path)}) "
-        f"[![Open in Kaggle]({KAGGLE_BADGE})]({repo.kaggle_url(path)})"
-    )
+    file = f"{repo.url.removeprefix('https://github.com/')}/blob/{repo.branch}/{notebook}.ipynb"
+    colab = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/{file})"
+    return f"{colab} [![Open in Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)](https://kaggle.com/kernels/welcome?src=https://github.com/{file})"
 
 
 def first_cell_source(repo: Repository | None = None) -> str:
@@ -97,52 +76,35 @@ if on_a_host and importlib.util.find_spec("dl101") is None:
     runpy.run_path("{repo.folder}/dl101/hosted_setup.py", run_name="__main__")"""
 
 
-def _title_with_badges(title: str, notebook: str, repo: Repository) -> str:
-    heading, _, rest = title.partition("\n")
-    paragraphs = rest.strip("\n").split("\n\n")
-    generated = (badges(notebook, repo), HOSTED_NOTE)
-    earlier = ("[![Open In Colab]", HOSTED_NOTE[:30])  # what an earlier address or wording wrote
-    body = [p for p in paragraphs if not p.startswith(earlier)]
-    return "\n\n".join([heading, *generated, *body])
-
-
 def updated(notebook: nbformat.NotebookNode, name: str, repo: Repository) -> bool:
     """Write the badges and the first cell into ``notebook``; whether anything changed."""
     before = nbformat.writes(notebook)
     title = notebook.cells[0]
-    title.source = _title_with_badges(title.source, name, repo)
-    source = first_cell_source(repo)
+    heading, _, rest = title.source.partition("\n")
+    earlier = ("[![Open In Colab]", HOSTED_NOTE[:30])  # what an earlier address or wording wrote
+    body = [p for p in rest.strip("\n").split("\n\n") if not p.startswith(earlier)]
+    title.source = "\n\n".join([heading, badges(name, repo), HOSTED_NOTE, *body])
     cells = [cell for cell in notebook.cells if cell.get("id") == FIRST_CELL_ID]
-    if cells:
-        cells[0].source = source
-    else:
-        cell = nbformat.v4.new_code_cell(source)
-        cell.id = FIRST_CELL_ID
-        notebook.cells.insert(1, cell)
+    if not cells:
+        cells = [nbformat.v4.new_code_cell(id=FIRST_CELL_ID)]
+        notebook.cells.insert(1, cells[0])
+    cells[0].source = first_cell_source(repo)
     return nbformat.writes(notebook) != before
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--check", action="store_true", help="change nothing; exit 1 if a notebook disagrees"
-    )
-    args = parser.parse_args(argv)
-    repo = repository()
-    stale = []
+    parser.add_argument("--check", action="store_true", help="exit 1 if a notebook disagrees")
+    check = parser.parse_args(argv).check
+    repo, stale = repository(), []
     for name in NOTEBOOKS:
-        path = REPO_ROOT / f"{name}.ipynb"
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbformat.read(path := REPO_ROOT / f"{name}.ipynb", as_version=4)
         if updated(notebook, name, repo):
             stale.append(path.name)
-            if not args.check:
+            if not check:
                 write_whole(notebook, path)
-    if args.check and stale:
-        print(
-            f"Not as pyproject.toml's address ({repo.url}) says: {', '.join(stale)}. "
-            "Run python -m maintainers.hosted to rewrite them.",
-            file=sys.stderr,
-        )
+    if check and stale:
+        print(f"Not as pyproject.toml's address ({repo.url}) says: {', '.join(stale)}. Run python -m maintainers.hosted to rewrite them.", file=sys.stderr)  # fmt: skip
         return 1
     print(f"{len(stale)} notebook(s) rewritten for {repo.url} ({repo.branch}).")
     return 0

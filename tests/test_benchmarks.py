@@ -14,10 +14,9 @@ from maintainers.benchmark import (
     FLOP_PER_TRAINING_IMAGE,
     NETWORK_NOTEBOOK,
     PIPELINES,
-    median_round_ratios,
-    median_round_shares,
+    figures,
     notebook_network,
-    speed_ratios,
+    round_medians,
 )
 
 import nbformat
@@ -60,32 +59,21 @@ def test_the_benchmark_times_the_notebooks_network_with_the_augmentation_it_is_g
     assert tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.DATA_AUG) == [augmentation]
 
 
-def test_each_rounds_ratio_pairs_speeds_measured_in_that_round() -> None:
-    # Round 2 ran in a slow spell: every pipeline at half speed. Its ratios are the same as
-    # round 1's; the best speeds alone would pair round 1's pipeline 2 with round 3's 4.
+def test_each_rounds_figures_pair_measurements_of_that_round() -> None:
+    # Round 2 ran in a slow spell: every pipeline and the matmul at half speed. Its figures are
+    # round 1's; the best speeds alone would pair round 1's pipeline 2 with round 3's 4, and the
+    # best peak would understate the shares.
+    gflop = 1e9 / FLOP_PER_TRAINING_IMAGE  # images per second at 1 GFLOP/s
     rounds = [
-        dict(zip(PIPELINES, [1_000, 1_500, 1_500, 1_600], strict=True)),
-        dict(zip(PIPELINES, [500, 750, 750, 800], strict=True)),
-        dict(zip(PIPELINES, [900, 1_400, 1_500, 1_700], strict=True)),
+        dict(zip(PIPELINES, [50 * gflop, 75 * gflop, 75 * gflop, 80 * gflop], strict=True)),
+        dict(zip(PIPELINES, [25 * gflop, 37.5 * gflop, 37.5 * gflop, 40 * gflop], strict=True)),
+        dict(zip(PIPELINES, [45 * gflop, 70 * gflop, 75 * gflop, 85 * gflop], strict=True)),
     ]
     best = {name: max(measured[name] for measured in rounds) for name in PIPELINES}
 
-    assert speed_ratios(best)["2/4"] == pytest.approx(1_500 / 1_700)
-    assert median_round_ratios(rounds) == pytest.approx(
-        {"2/1": 1.5, "2/4": 1_500 / 1_600, "2/3": 1.0}
-    )
-
-
-def test_each_rounds_share_of_the_peak_uses_that_rounds_peak() -> None:
-    # Round 2 ran in a slow spell: the pipelines and the matmul at half speed. Its shares are the
-    # same as round 1's; the best peak alone would understate them.
-    images_per_second = 1e9 / FLOP_PER_TRAINING_IMAGE  # 1 GFLOP/s
-    rounds = [
-        dict(zip(PIPELINES, [50 * images_per_second] * 4, strict=True)),
-        dict(zip(PIPELINES, [25 * images_per_second] * 4, strict=True)),
-        dict(zip(PIPELINES, [40 * images_per_second] * 4, strict=True)),
-    ]
-
-    assert median_round_shares(rounds, peaks=[100.0, 50.0, 100.0]) == pytest.approx(
-        dict.fromkeys(PIPELINES, 0.5)
+    assert figures(best, 100.0)["2/4"] == pytest.approx(75 / 85)
+    medians = round_medians(rounds, peaks=[100.0, 50.0, 100.0])
+    assert medians == pytest.approx(
+        {"2/1": 1.5, "2/4": 75 / 80, "2/3": 1.0}
+        | dict(zip(PIPELINES, [0.5, 0.75, 0.75, 0.8], strict=True))
     )
