@@ -55,9 +55,10 @@ TFLEARN = Metrics("training_pass/Accuracy/Training", "Accuracy/Validation",
 # tflearn's own "Accuracy" and "Loss", logged every step, are running averages over mini-batches
 # of augmented images with dropout on: all that a run trained without TrainingPass has.
 TFLEARN_RUNNING_AVERAGES = replace(TFLEARN, train_accuracy="Accuracy", train_loss="Loss")
-# Keras' TensorBoard callback logs once per epoch, in train/ and validation/ subfolders.
-KERAS = Metrics("train/epoch_accuracy", "validation/epoch_accuracy", "train/epoch_loss",
-                "validation/epoch_loss", steps_are_epochs=True)  # fmt: skip
+# Keras' TensorBoard callback logs once per epoch, in train/ (running averages) and validation/;
+# dl101.keras_training.MeasuredTraining measures training as validation is, in training_pass/.
+KERAS = Metrics("training_pass/epoch_accuracy", "validation/epoch_accuracy",
+                "training_pass/epoch_loss", "validation/epoch_loss", steps_are_epochs=True)  # fmt: skip
 
 
 class DamagedLogError(RuntimeError):
@@ -190,9 +191,9 @@ def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
 
 
 def metrics_of(curves: Curves) -> Metrics:
-    """The tags of the framework that wrote ``curves``: Keras writes ``train/`` and ``validation/``;
+    """The tags of the framework that wrote ``curves``: Keras writes ``validation/``;
     a tflearn run trained without ``TrainingPass`` (``training_pass/``) has running averages."""
-    if any(tag.startswith(("train/", "validation/")) for tag in curves):
+    if any(tag.startswith("validation/") for tag in curves):
         return KERAS
     return (
         TFLEARN if any(t.startswith("training_pass/") for t in curves) else TFLEARN_RUNNING_AVERAGES

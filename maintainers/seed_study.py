@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dl101 import claims
 from dl101.paths import REPO_ROOT
 from dl101.runs import DEFAULT_SEED, Run
 from dl101.verdicts import PROFILE, SEEDS, record_path, records_dir
@@ -142,12 +143,7 @@ STUDY_RUNS_BY_NAME = {run.name: run for run in STUDY_RUNS}
 # "one improvement at a time" differ by tenths of a point.
 NOTEBOOK_STUDIES = {"keras_mnist": "mnist_"}
 # The runs each notebook study must have recorded for a seed to count as done.
-NOTEBOOK_RUNS = {
-    "keras_mnist": (
-        "first_model", "softmax", "hidden_layers", "he_initialisation", "l2", "dropout",
-        "augmentation", "convnet",
-    ),
-}  # fmt: skip
+NOTEBOOK_RUNS = {"keras_mnist": claims.MNIST_MODELS}
 
 
 def missing(

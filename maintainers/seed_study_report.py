@@ -77,7 +77,8 @@ def _mnist_rows(records: Sequence[Mapping[str, Any]], numbers: claims.Records) -
         "| model | seeds | final test accuracy |",
         "|---|---|---|",
     ]
-    for model in claims.MNIST_MODELS:
+    exercises = [model for model, _, _ in claims.MNIST_EXERCISE_STEPS]
+    for model in (*claims.MNIST_MODELS, *exercises):
         own = numbers.get(f"mnist_{model}", {})
         final = Spread(tuple(run.final_validation_accuracy for run in own.values()))
         shown = final.percent() if own else ""
@@ -89,6 +90,17 @@ def _mnist_rows(records: Sequence[Mapping[str, Any]], numbers: claims.Records) -
         "|---|---|---|---|",
     ]
     for claim in claims.MNIST_STEP_CLAIMS:
+        lines += _part_rows(claims.judge_claim(claim, None, numbers))
+    lines += [
+        "",
+        'Its exercises ("Try this next"), as an earlier version of the notebook trained them '
+        f"in section 4 ({', '.join(exercises)}; same models, same settings):",
+        "",
+        "| exercise (test accuracy, minus the model it changes) | over the seeds: mean ± sd "
+        "(range) | helped in | verdict |",
+        "|---|---|---|---|",
+    ]
+    for claim in claims.MNIST_EXERCISE_CLAIMS:
         lines += _part_rows(claims.judge_claim(claim, None, numbers))
     return lines
 

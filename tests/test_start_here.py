@@ -17,6 +17,8 @@ RUNS = (
     "more_epochs",
     "no_bias",
     "tanh",
+    "relu",
+    "linear",
     "adam",
     "cross_entropy",
     "and",

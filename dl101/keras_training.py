@@ -1,0 +1,45 @@
+"""Keras' side of the measured training pass: training accuracy measured as validation is.
+
+Keras reports a training accuracy that is a running average over the epoch's batches, taken
+while the weights change, with dropout and augmentation on: not comparable with the validation
+accuracy, measured at the end of the epoch on plain images. :class:`MeasuredTraining` measures
+the training images the same way as validation, as the CIFAR-10 notebooks do. It does not
+import tflearn, which the Keras notebook must never load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dl101.runs import Run
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Where the pass logs, inside a run's folder, beside Keras' "train" and "validation": TensorBoard
+# then draws it on the same card as validation ("epoch_accuracy"), one line per folder.
+TRAINING_PASS_FOLDER = "training_pass"
+# As many training images as MNIST's test set has: equally precise, and as cheap as validation.
+TRAINING_PASS_IMAGES = 10_000
+
+
+class MeasuredTraining(keras.callbacks.Callback):
+    """After every epoch, log accuracy and loss on the first 10,000 training images, in inference
+    mode (dropout and augmentation off), under ``<run>/training_pass``."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, run: Run) -> None:
+        super().__init__()
+        self.images = images[:TRAINING_PASS_IMAGES]
+        self.labels = labels[:TRAINING_PASS_IMAGES]
+        self.writer = tf.summary.create_file_writer(str(run.folder / TRAINING_PASS_FOLDER))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss, accuracy = self.model.evaluate(self.images, self.labels, verbose=0)
+        with self.writer.as_default():
+            tf.summary.scalar("epoch_loss", loss, step=epoch)
+            tf.summary.scalar("epoch_accuracy", accuracy, step=epoch)
+        self.writer.flush()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.writer.close()
