@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from dl101.reports import ResultsTable
 from dl101.runs import Run
 from dl101.tensorboard_logs import metrics_of, read_scalars
-from dl101.verdicts import Outcome, Records, RunNumbers, Spread, judge, load_numbers
+from dl101.verdicts import (
+    Outcome,
+    Records,
+    RunNumbers,
+    Spread,
+    full_run_numbers,
+    judge,
+    load_numbers,
+)
 
 import numpy as np
 
@@ -79,6 +87,7 @@ class PartResult:
     this_run: float | None  # None: this notebook has not trained (or finished) every run
     study: Spread | None  # None: the study has no seed with every run recorded
     outcome: Outcome | None
+    full: float | None = None  # the same margin in the `full` run (None: not published)
 
     @property
     def held_in_seeds(self) -> int:
@@ -97,14 +106,16 @@ class PartResult:
             return self.study.percent()
         return self.study.points(self.part.decimals)
 
-    def row(self, trained_here: bool = True) -> str:
-        if not trained_here:
-            this_run = "not trained here"
-        elif self.this_run is None:
-            this_run = "not run yet"
-        else:
-            held = "held" if self.part.holds(self.this_run) else "did not hold"
-            this_run = f"{self.shown(self.this_run)} ({held})"
+    def in_one_run(self, margin: float | None) -> str:
+        """A margin of one run, and whether the part held there: ``+2.3 points (held)``."""
+        if margin is None:
+            return "not run yet"
+        return f"{self.shown(margin)} ({'held' if self.part.holds(margin) else 'did not hold'})"
+
+    def row(self, trained_here: bool = True, with_full: bool = False) -> str:
+        this_run = self.in_one_run(self.this_run) if trained_here else "not trained here"
+        if with_full:
+            this_run += f" | {self.in_one_run(self.full)}"
         if self.study is None or self.outcome is None:
             return f"| {self.part.text} | {this_run} | no seeds recorded yet | | |"
         return (
@@ -127,9 +138,13 @@ def study_margins(claim: Claim, records: Records | None = None) -> dict[str, lis
 
 
 def judge_claim(
-    claim: Claim, this_run: Mapping[str, RunNumbers] | None, records: Records | None = None
+    claim: Claim,
+    this_run: Mapping[str, RunNumbers] | None,
+    records: Records | None = None,
+    full: Mapping[str, RunNumbers] | None = None,
 ) -> tuple[PartResult, ...]:
-    """Each part of ``claim`` on this run's numbers (by role) and over the study's seeds."""
+    """Each part of ``claim`` on this run's numbers (by role), over the study's seeds, and in
+    the ``full`` run (by role, when given)."""
     margins = study_margins(claim, records)
     return tuple(
         PartResult(
@@ -137,9 +152,29 @@ def judge_claim(
             this_run=None if this_run is None else part.margin(this_run),
             study=Spread(tuple(values)) if (values := margins[part.text]) else None,
             outcome=judge(values, part.holds) if values else None,
+            full=None if full is None else part.margin(full),
         )
         for part in claim.parts
     )
+
+
+def _full_run(claim: Claim, full: Mapping[str, RunNumbers] | None) -> dict[str, RunNumbers] | None:
+    """Each role's run in the published ``full`` run of the claim's notebook, if all are there."""
+    if not claim.labels:
+        return None
+    runs = full_run_numbers(claim.notebook) if full is None else full
+    if not all(label in runs for label, _ in claim.roles.values()):
+        return None
+    return {role: runs[label] for role, (label, _) in claim.roles.items()}
+
+
+# Under a verdict that shows the `full` run: what that one run is, and what it is not.
+FULL_CAVEAT = (
+    "The `full` run is the article's scale (50 epochs on all 50,000 images), trained once, with "
+    "seed 0: one sample, like this run. Its training accuracy is tflearn's running average, as "
+    "the notebooks measured it then, not measured as this run's is, so its gaps compare only "
+    "roughly ([its page](results/full/README.md#{notebook}))."
+)
 
 
 @dataclass(frozen=True)
@@ -156,14 +191,18 @@ class Verdict:
     def _repr_markdown_(self) -> str:
         seeds = max((len(p.study.values) for p in self.parts if p.study), default=0)
         trained_here = bool(self.claim.labels)
+        with_full = any(part.full is not None for part in self.parts)
+        full = " | `full` run, 1 seed" if with_full else ""
         lines = [
             f"**{self.claim.title}.** {self.claim.text}",
             "",
-            f"| part of the claim | this run | over the study's {seeds} seeds: mean ± sd "
+            f"| part of the claim | this run{full} | over the study's {seeds} seeds: mean ± sd "
             "(range) | held in | verdict over the seeds |",
-            "|---|---|---|---|---|",
-            *(part.row(trained_here) for part in self.parts),
+            "|---|---|---|---|---|" + ("---|" if with_full else ""),
+            *(part.row(trained_here, with_full) for part in self.parts),
         ]
+        if with_full:
+            lines += ["", FULL_CAVEAT.format(notebook=self.claim.notebook)]
         if self.note:
             lines += ["", self.note]
         if not seeds:
@@ -183,9 +222,13 @@ def _this_run(table: ResultsTable | None, claim: Claim) -> dict[str, RunNumbers]
 
 
 def verdict(
-    claim: Claim, table: ResultsTable | None = None, records: Records | None = None
+    claim: Claim,
+    table: ResultsTable | None = None,
+    records: Records | None = None,
+    full: Mapping[str, RunNumbers] | None = None,
 ) -> Verdict:
-    """``claim`` judged on the runs of ``table`` (a notebook's results) and over the study."""
+    """``claim`` judged on the runs of ``table`` (a notebook's results), over the study, and in
+    its notebook's published ``full`` run (``full``: that run's numbers by label, to test)."""
     partial = (
         [] if table is None else [r for r in table.rows if r.name in claim.labels and r.partial]
     )
@@ -193,7 +236,8 @@ def verdict(
         f"**{row.name}** is partial ({row.shortfall}): this run is judged when it has finished. "
         for row in partial
     )
-    return Verdict(claim, judge_claim(claim, _this_run(table, claim), records), note.strip())
+    parts = judge_claim(claim, _this_run(table, claim), records, _full_run(claim, full))
+    return Verdict(claim, parts, note.strip())
 
 
 DEPTH = Claim(
@@ -313,31 +357,6 @@ LEARNING_RATE = Claim(
 
 # The claims the experiments test, in the order the published pages show them.
 EXPERIMENT_CLAIMS = (DEPTH, DROPOUT, L2, BATCH_SIZE, LEARNING_RATE_SCALING, LEARNING_RATE)
-
-
-# What the committed notebooks call until their outputs are regenerated with `verdict`.
-def depth(table: ResultsTable, records: Records | None = None) -> Verdict:
-    return verdict(DEPTH, table, records)
-
-
-def dropout(table: ResultsTable, records: Records | None = None) -> Verdict:
-    return verdict(DROPOUT, table, records)
-
-
-def l2(table: ResultsTable, records: Records | None = None) -> Verdict:
-    return verdict(L2, table, records)
-
-
-def batch_size(table: ResultsTable, *_runs: Run) -> Verdict:
-    return verdict(BATCH_SIZE, table)
-
-
-def learning_rate_scaling(records: Records | None = None) -> Verdict:
-    return verdict(LEARNING_RATE_SCALING, None, records)
-
-
-def learning_rate(table: ResultsTable, _runs: Sequence[Run] = ()) -> Verdict:
-    return verdict(LEARNING_RATE, table)
 
 
 def start_here_lessons(

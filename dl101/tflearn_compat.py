@@ -12,6 +12,8 @@ it fixes, in order of how a learner would meet them:
 - progress output in Jupyter: tflearn looks for ``clear_output`` where IPython 8 no longer
   has it and falls back to terminal escape codes, printing one output per training step;
   here it redraws a single progress line instead;
+- a header printed by every ``fit`` (run id, log folder, sample counts) and advice printed
+  after computing a data set's mean: both silenced;
 - the ``'xavier'`` and ``'variance_scaling'`` weight initialisers, which lived in the
   removed ``tf.contrib``;
 - batches whose examples and labels come from two different shuffles: tflearn hands out
@@ -66,6 +68,8 @@ except ImportError as error:  # pragma: no cover - scipy is in requirements.txt
 import tflearn  # noqa: E402
 import tflearn.callbacks  # noqa: E402
 import tflearn.data_flow  # noqa: E402
+import tflearn.data_preprocessing  # noqa: E402
+import tflearn.helpers.trainer  # noqa: E402
 import tflearn.initializations  # noqa: E402
 from tflearn.helpers.evaluator import Evaluator  # noqa: E402
 
@@ -83,6 +87,19 @@ _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 _SECONDS_BETWEEN_UPDATES = 0.2
 # Set by quiet_training(): fits then show no progress at all.
 _quiet = False
+# Cleared at the start of every fit; set by a callback that prints its own line per epoch
+# (dl101.tflearn_training.TrainingPass), which then replaces tflearn's progress for that fit.
+_epoch_lines_replaced = False
+
+
+def replace_epoch_lines() -> None:
+    """For the fit that is starting: show no tflearn progress, a callback prints each epoch."""
+    global _epoch_lines_replaced
+    _epoch_lines_replaced = True
+
+
+def _silent(*args: object, **kwargs: object) -> None:
+    return None
 
 
 @contextlib.contextmanager
@@ -122,7 +139,7 @@ def _show_progress_in_place() -> None:
     from IPython.display import Pretty, display
 
     def print_termlogs(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
-        if _quiet:
+        if _quiet or _epoch_lines_replaced:
             return
         now = time.monotonic()
         if now - getattr(self, "_last_update", 0.0) < _SECONDS_BETWEEN_UPDATES:
@@ -136,7 +153,7 @@ def _show_progress_in_place() -> None:
             self._progress.update(text)
 
     def snapshot_termlogs(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
-        if _quiet:
+        if _quiet or _epoch_lines_replaced:
             return
         print(_plain_termlogs(self, training_state), end="--\n", flush=True)
         self.snapped = True
@@ -225,8 +242,40 @@ _log_first_session_message_quietly()
 tflearn.data_flow.FeedDictFlow.next_batch_ids = _batch_ids_as_copies(
     tflearn.data_flow.FeedDictFlow.next_batch_ids
 )
+
+
+def _unless_replaced(show: Any) -> Any:
+    """In a terminal, tflearn's own progress, unless a callback prints each epoch instead."""
+    if getattr(show, "unless_replaced", False):
+        return show
+
+    def shown_unless_replaced(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
+        if not _epoch_lines_replaced:
+            show(self, training_state)
+
+    setattr(shown_unless_replaced, "unless_replaced", True)  # noqa: B010
+    return shown_unless_replaced
+
+
 if _in_jupyter():
     _show_progress_in_place()
+else:
+    for _name in ("print_termlogs", "snapshot_termlogs"):
+        _method = getattr(tflearn.callbacks.TermLogger, _name)
+        setattr(tflearn.callbacks.TermLogger, _name, _unless_replaced(_method))
+# tflearn prints a header for every fit (run id, its log folder as it was given, sample counts)
+# and, after computing a data set's mean, advice to pass it in; the notebooks name the log
+# folder once, truly, and need neither. Those are the only prints of these two modules.
+tflearn.helpers.trainer.print = _silent
+tflearn.data_preprocessing.print = _silent
+
+
+def _start_of_fit(self: tflearn.callbacks.TermLogger, training_state: Any) -> None:
+    global _epoch_lines_replaced
+    _epoch_lines_replaced = False
+
+
+tflearn.callbacks.TermLogger.on_train_begin = _start_of_fit
 tflearn.initializations.variance_scaling = variance_scaling
 tflearn.initializations.xavier = xavier
 Evaluator.predict = _predict_on_a_copy(Evaluator.predict)

@@ -9,12 +9,15 @@ augmentation objects hold state of the graph they were built in, so call these f
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from dl101.augmentation import BatchImageAugmentation
 from dl101.disk_space import free_space
+from dl101.reports import minutes
 from dl101.runs import LOG_DIR_VARIABLE, PROBE_BYTES, Run
-from dl101.tflearn_compat import new_graph, quiet_training
+from dl101.tflearn_compat import new_graph, quiet_training, replace_epoch_lines
 
 import numpy as np
 import tensorflow as tf
@@ -102,18 +105,24 @@ class TrainingPass(tflearn.callbacks.Callback):
     are, dropout off, and logs accuracy and loss under ``<run>/training_pass`` as
     ``Accuracy/Training`` and ``Loss/Training``, with the same step as tflearn's validation, so
     plots, tables and verdicts compare like with like; its :data:`LAYOUT` puts both in one chart.
+    It also prints one line per epoch with both accuracies, in place of tflearn's progress.
     """
 
     def __init__(self, model: tflearn.DNN, images: np.ndarray, labels: np.ndarray, run: Run):
         super().__init__()
         run.check_not_trained_yet()  # before fit: tflearn opens its log writer there
         self.model = model
+        self.epochs = run.epochs
         self.images = images[:TRAINING_PASS_IMAGES]
         self.labels = labels[:TRAINING_PASS_IMAGES]
         self.writer = tf.compat.v1.summary.FileWriter(str(run.folder / TRAINING_PASS_FOLDER))
         self.writer.add_summary(custom_scalars.pb(LAYOUT))
 
-    def on_epoch_end(self, training_state: object) -> None:
+    def on_train_begin(self, training_state: object) -> None:
+        replace_epoch_lines()
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, training_state: Any) -> None:
         # The same loss and accuracy tensors, and the same tflearn evaluator, as its validation.
         train_op = self.model.train_ops[0]
         feed_dict = feed_dict_builder(
@@ -128,11 +137,20 @@ class TrainingPass(tflearn.callbacks.Callback):
                 tf.compat.v1.Summary.Value(tag=TRAINING_LOSS, simple_value=float(loss)),
             ]
         )
-        self.writer.add_summary(summary, global_step=training_state.step)  # type: ignore[attr-defined]
+        self.writer.add_summary(summary, global_step=training_state.step)
         self.writer.flush()
+        print(
+            f"epoch {training_state.epoch}/{self.epochs}: training accuracy {accuracy:.3f}, "
+            f"validation accuracy {training_state.val_acc:.3f} "
+            f"({minutes(time.monotonic() - self.started)} so far)",
+            flush=True,
+        )
 
-    def on_train_end(self, training_state: object) -> None:
+    def on_train_end(self, training_state: Any) -> None:
         self.writer.close()
+
+
+_last_shown: dict[str, LayerSummary] = {}
 
 
 def train(
@@ -156,7 +174,10 @@ def train(
             f"The run {run.name!r} was created for {run.training_examples} training images, "
             f"but {len(images)} were given: create the experiment with training_examples=len(X)."
         )
-    display(layer_summary(network))
+    layers = layer_summary(network)
+    if layers != _last_shown.get("layers"):  # a network trained again is not shown again
+        display(layers)
+        _last_shown["layers"] = layers
     model = tflearn.DNN(network, tensorboard_verbose=0, tensorboard_dir=run.tensorboard_dir)
     try:
         model.fit(

@@ -223,3 +223,34 @@ def load_numbers_from(records: Sequence[Mapping[str, Any]]) -> Records:
     for record in records:
         numbers.setdefault(record["run"], {})[record["seed"]] = RunNumbers.from_record(record)
     return numbers
+
+
+# The `full` profile's runs (the article's 50 epochs on all 50,000 images), one seed each, as
+# maintainers.results_archive publishes them: per notebook, each run's final numbers.
+FULL_SUMMARY = REPO_ROOT / "results" / "full" / "summary.json"
+
+
+def full_run_numbers(notebook: str, summary: Path = FULL_SUMMARY) -> dict[str, RunNumbers]:
+    """The published ``full`` run of ``notebook``, by run label (empty: not published)."""
+    if not summary.is_file():
+        return {}
+    entries = {entry["notebook"]: entry for entry in json.loads(summary.read_text())}
+    return summary_numbers(entries.get(notebook, {}).get("numbers", {}))
+
+
+def summary_numbers(numbers: Mapping[str, Mapping[str, float]]) -> dict[str, RunNumbers]:
+    """Runs known by their final numbers alone, by label, as RunNumbers.
+
+    A published summary keeps each run's final and best validation accuracy, final training
+    accuracy and wall time: as a two-epoch curve whose last point is the final accuracy and whose
+    highest is the best, every number a claim reads is the run's own.
+    """
+    return {
+        label: RunNumbers(
+            np.array([run["best_validation_accuracy"], run["final_validation_accuracy"]]),
+            np.full(2, run["final_training_accuracy"]),
+            np.full(2, float(run["wall_time_seconds"])),
+            name=label,
+        )
+        for label, run in numbers.items()
+    }

@@ -39,6 +39,7 @@ from dl101.paths import REPO_ROOT
 from dl101.reports import minutes, plot_runs, results_table
 from dl101.runs import PREVIOUS_RUN_MARKER, SETTINGS_FILE, Run, open_run
 from dl101.tensorboard_logs import is_finished, validated_epochs
+from dl101.verdicts import summary_numbers
 from maintainers.notebook_outputs import METADATA_KEY, clean, machine_text
 
 import nbformat
@@ -173,17 +174,17 @@ def publish(
         "versions": stamp["versions"],
         "table": table.to_markdown(),
         "runs": {run.label: dict(run.settings) for run in runs},
+        # What the claims read, as data: the README and the notebooks judge from these.
+        "numbers": {
+            row.name: {
+                "final_validation_accuracy": row.final_validation_accuracy,
+                "best_validation_accuracy": row.best_validation_accuracy,
+                "final_training_accuracy": row.final_train_accuracy,
+                "wall_time_seconds": row.wall_time_seconds,
+            }
+            for row in table.rows
+        },
     }
-    if published.claim:
-        parts = claims.verdict(published.claim, table).parts
-        held = [p.part.holds(p.this_run) for p in parts if p.this_run is not None]
-        entry["verdict"] = {
-            "claim": published.claim.text,
-            "measured": "; ".join(
-                f"{p.part.text}: {p.shown(p.this_run)}" for p in parts if p.this_run is not None
-            ),
-            "held": all(held) if len(held) == len(parts) else None,
-        }
     notebook = nbformat.read(executed, as_version=4)
     clean(notebook, log_root, f"logs/{profile}")
     copy = out / executed.name
@@ -195,8 +196,12 @@ def publish(
     return entry
 
 
-NO_CLAIM = {"claim": "none: this notebook tests no claim", "measured": "", "held": None}
-HELD = {True: "it held", False: "**it did not hold**", None: "not tested"}
+def _verdict(entry: dict[str, Any]) -> claims.Verdict | None:
+    """The notebook's claim judged part by part on this one run by today's code (None: no claim)."""
+    claim = next(p.claim for p in NOTEBOOKS if p.notebook == entry["notebook"])
+    if claim is None:
+        return None
+    return claims.verdict(claim, None, {}, summary_numbers(entry["numbers"]))
 
 
 def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
@@ -205,28 +210,31 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         f"# The `{profile}` profile, measured",
         "",
         "Written by `python -m maintainers.results_archive` from the runs' TensorBoard logs and the "
-        "executed notebooks' metadata; never edited by hand. Each verdict is made by the same "
-        "`dl101.claims` function the notebook calls.",
+        "executed notebooks' metadata; never edited by hand. Each claim is judged part by part "
+        "from the runs' numbers, by today's `dl101.claims`, as the notebooks judge theirs.",
         "",
         "Each notebook ran once, with seed 0: one sample, judged on its own, with no seed study of "
         "its own (the `cpu` profile's [seed study](../seed_study/README.md) gives a sense of how "
-        "far runs differ between seeds). A verdict and a claim's wording are those of the code on "
-        "the run's date; runs made before the notebooks measured training accuracy with a pass "
-        "over the training images show tflearn's running average instead (see "
-        "[how the results are measured](../../docs/profiles.md#how-the-results-are-measured)).",
+        "far runs differ between seeds). Runs made before the notebooks measured training accuracy "
+        "with a pass over the training images show tflearn's running average instead (see "
+        "[how the results are measured](../../docs/profiles.md#how-the-results-are-measured)), "
+        "and so do the gaps made from it.",
         "",
-        "| notebook | wall time | the claim, as worded then | verdict |",
-        "|---|---|---|---|",
+        "| notebook | wall time | parts of its claim that held in this run |",
+        "|---|---|---|",
     ]
     for entry in entries:
         link = f"[{entry['notebook']}](#{entry['notebook']})"
         if entry["status"] != "published":
-            lines.append(f"| {link} | | | {entry['status']} |")
+            lines.append(f"| {link} | | {entry['status']} |")
             continue
-        verdict = entry.get("verdict", NO_CLAIM)
+        verdict = _verdict(entry)
+        parts = (
+            [p.part.holds(p.full) for p in verdict.parts if p.full is not None] if verdict else []
+        )
+        held = f"{sum(parts)} of {len(verdict.parts)}" if verdict and parts else "no claim tested"
         lines.append(
-            f"| {link} | {minutes(entry['wall_time_seconds'])} ({machine_text(entry)}) "
-            f"| {verdict['claim']} | {HELD[verdict['held']]} |"
+            f"| {link} | {minutes(entry['wall_time_seconds'])} ({machine_text(entry)}) | {held} |"
         )
     for entry in entries:
         if entry["status"] != "published":
@@ -250,13 +258,12 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
             "",
             entry["table"],
             "",
-            f"**The claim:** {entry.get('verdict', NO_CLAIM)['claim']}",
-            "",
-            f"**Measured:** {entry.get('verdict', NO_CLAIM)['measured']}",
-            "",
-            f"**Verdict:** {HELD[entry.get('verdict', NO_CLAIM)['held']]}.",
-            "",
         ]
+        verdict = _verdict(entry)
+        if verdict and any(part.full is not None for part in verdict.parts):
+            lines += [f"**{verdict.claim.title}.** {verdict.claim.text}", ""]
+            lines += [f"- {part.part.text}: {part.in_one_run(part.full)}" for part in verdict.parts]
+            lines.append("")
         lines.append(f"![{entry['title']}]({entry['notebook']}.png)")
         if "executed_notebook" in entry:
             lines += [
@@ -289,10 +296,19 @@ def main(argv: list[str] | None = None) -> int:
         "--executed-dir", type=Path, help="the executed copies (default: executed/<profile>)"
     )
     parser.add_argument("--out", type=Path, help="default: results/<profile>")
+    parser.add_argument(
+        "--page-only",
+        action="store_true",
+        help="rewrite README.md from summary.json alone (after a change to the claims' code)",
+    )
     args = parser.parse_args(argv)
     log_root = (args.log_dir or REPO_ROOT / "logs" / args.profile).resolve()
     executed_dir = args.executed_dir or REPO_ROOT / "executed" / args.profile
     out = args.out or REPO_ROOT / "results" / args.profile
+    if args.page_only:
+        entries = json.loads((out / "summary.json").read_text())
+        (out / "README.md").write_text(report(entries, args.profile))
+        return 0
     if not log_root.is_dir():
         parser.error(
             f"no logs at {log_root}: run the notebooks first, with DL101_LOG_DIR={log_root}"

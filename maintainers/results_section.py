@@ -74,7 +74,7 @@ def read_row(claim: claims.Claim, records: Records, full: dict | None = None) ->
     ]
     if not pictures:
         raise ValueError(f"{claim.notebook}.ipynb shows no plot of its runs: run `make outputs`.")
-    return Row(claim, claims.judge_claim(claim, None, records), pictures[0], full is not None)
+    return Row(claim, claims.verdict(claim, None, records).parts, pictures[0], full is not None)
 
 
 def hours(minutes: float) -> str:
@@ -162,9 +162,10 @@ def section(rows: list[Row]) -> str:
             if part.outcome is None or part.study is None:
                 lines.append(f"- {part.part.text}: no seeds recorded yet")
             else:
+                at_scale = "" if part.full is None else f"; `full` run {part.in_one_run(part.full)}"
                 lines.append(
                     f"- {part.part.text}: **{part.outcome.value}** ({part.held_in_seeds} of "
-                    f"{len(part.study.values)} seeds; {part.spread()})"
+                    f"{len(part.study.values)} seeds; {part.spread()}){at_scale}"
                 )
         plots = f"[the notebook's run](docs/results/{notebook}.png)"
         if row.full:
@@ -174,7 +175,8 @@ def section(rows: list[Row]) -> str:
         "",
         f"Each part is judged over the {seeds} seeds of the [seed study]"
         "(results/seed_study/README.md), which says how. The [`full` runs]"
-        "(results/full/README.md) are the article's 50 epochs on all 50,000 images, one seed each.",
+        "(results/full/README.md) are the article's 50 epochs on all 50,000 images, one seed each, "
+        "their training accuracy tflearn's running average.",
         "",
         END,
     ]

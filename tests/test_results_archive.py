@@ -21,7 +21,20 @@ EARLIER_ENTRY = {
     "versions": {"python": "3.11.4"},
     "table": "| run | ... |",
     "runs": {},
-    "verdict": {"claim": "L2 helps.", "measured": "it was measured", "held": False},
+    "numbers": {
+        "without_l2": {
+            "final_validation_accuracy": 0.70,
+            "best_validation_accuracy": 0.71,
+            "final_training_accuracy": 0.90,
+            "wall_time_seconds": 3600,
+        },
+        "with_l2": {
+            "final_validation_accuracy": 0.68,
+            "best_validation_accuracy": 0.70,
+            "final_training_accuracy": 0.75,
+            "wall_time_seconds": 3600,
+        },
+    },
 }
 
 
@@ -97,9 +110,16 @@ def test_what_was_published_before_is_kept_when_its_logs_are_not_here(tmp_path: 
     entries = publish(tmp_path, tmp_path / "logs")
 
     assert entries["experiment_2_l2"] == EARLIER_ENTRY
+    # Judged from its numbers by today's claims: the gap shrank by 13 points, accuracy fell by 2.
     report = (out / "README.md").read_text()
-    assert "**Measured:** it was measured" in report
-    assert "| 120 min 00 s (Some CPU, 2 cores) | L2 helps. | **it did not hold** |" in report
+    assert "| 120 min 00 s (Some CPU, 2 cores) | 1 of 2 |" in report
+    assert "- smaller gap (gap without minus gap with): +13.0 points (held)" in report
+    assert "- higher validation accuracy (with minus without): -2.0 points (did not hold)" in report
+
+    # The page alone, rewritten from the summary after the claims' code changed: the same page.
+    (out / "README.md").unlink()
+    assert results_archive.main(["--out", str(out), "--page-only"]) == 0
+    assert (out / "README.md").read_text() == report
 
 
 def test_publishing_without_logs_says_where_it_looked(

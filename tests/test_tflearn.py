@@ -10,7 +10,14 @@ import sys
 from pathlib import Path
 
 from dl101 import paths, reports, runs, tensorboard_logs
-from dl101.tflearn_training import LAYOUT_CATEGORY, TrainingPass, layer_summary, new_graph, train
+from dl101.tflearn_training import (
+    LAYOUT_CATEGORY,
+    TrainingPass,
+    article_preprocessing,
+    layer_summary,
+    new_graph,
+    train,
+)
 
 import numpy as np
 import pytest
@@ -323,6 +330,26 @@ def test_training_a_trained_run_again_is_refused_and_leaves_its_logs_as_they_wer
 
     assert sorted(path.relative_to(run.folder) for path in run.folder.rglob("*")) == logged
     assert list(tensorboard_logs.read_scalars(run)["Accuracy/Validation"].steps) == [4, 8]
+
+
+def test_training_prints_an_epoch_line_of_measured_accuracies_and_each_network_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    points = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    labels = np.eye(2)[(points.sum(axis=1) > 0).astype(int)]
+    for name in ("first", "second"):  # the same network trained twice, as experiment 4 does
+        run = runs.new_run(name, root=tmp_path, epochs=2, batch_size=10, training_examples=40)
+        new_graph(run.seed)
+        net = input_data(shape=[None, 3], data_preprocessing=article_preprocessing())
+        net = regression(fully_connected(net, 2, activation="softmax"))
+        train(net, run, (points, labels), (points, labels))
+
+    printed = capsys.readouterr().out
+    epochs = r"^epoch (\d)/2: training accuracy \d\.\d{3}, validation accuracy \d\.\d{3} \(0 min"
+    assert re.findall(epochs, printed, re.M) == ["1", "2", "1", "2"]
+    assert printed.count("| layer | output shape |") == 1
+    for chatter in ("Run id", "Log directory", "Training samples", "Calculating mean", "argument"):
+        assert chatter not in printed
 
 
 def test_train_refuses_data_of_another_size_than_the_run_recorded(tmp_path: Path) -> None:

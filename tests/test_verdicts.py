@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from dl101 import claims
 from dl101.reports import ResultsTable
-from dl101.verdicts import RULE, Outcome, RunNumbers, Spread, judge
+from dl101.verdicts import RULE, Outcome, RunNumbers, Spread, full_run_numbers, judge
 
 import numpy as np
 import pytest
@@ -89,7 +91,7 @@ def test_a_verdict_shows_the_claim_this_run_and_the_study_side_by_side() -> None
             replace(numbers(0.607, train=0.7), name="with_dropout"),
         )
     )
-    text = claims.verdict(claims.DROPOUT, table, records)._repr_markdown_()
+    text = claims.verdict(claims.DROPOUT, table, records, full={})._repr_markdown_()
 
     assert text.startswith("**Experiment 1: dropout.** The article presents dropout")
     assert "| over the study's 5 seeds: mean ± sd (range) |" in text
@@ -107,7 +109,7 @@ def test_without_study_records_a_verdict_says_so() -> None:
             replace(numbers(0.55, train=0.7), name="with_dropout"),
         )
     )
-    text = claims.verdict(claims.DROPOUT, table, {})._repr_markdown_()
+    text = claims.verdict(claims.DROPOUT, table, {}, full={})._repr_markdown_()
     assert "-5.0 points (did not hold) | no seeds recorded yet |" in text
     assert text.endswith("The seed study has no record of these runs yet (`make seeds`).")
 
@@ -118,9 +120,7 @@ def test_the_study_compares_only_seeds_where_every_run_of_a_claim_is_recorded() 
 
     margins = claims.study_margins(claims.DROPOUT, records)
 
-    assert margins[claims.DROPOUT.parts[1].text] == pytest.approx(
-        [0.01, 0.03]
-    )
+    assert margins[claims.DROPOUT.parts[1].text] == pytest.approx([0.01, 0.03])
 
 
 def test_the_depth_claim_keeps_its_parts_apart() -> None:
@@ -176,12 +176,38 @@ def test_a_claim_is_not_judged_on_this_run_until_every_run_has_finished() -> Non
     finished = replace(finished, name="without_dropout", settings={"epochs": 15})
     partial = replace(numbers(0.7, epochs=9), name="with_dropout", settings={"epochs": 15})
 
-    verdict = claims.verdict(claims.DROPOUT, ResultsTable((finished, partial)), {})
+    verdict = claims.verdict(claims.DROPOUT, ResultsTable((finished, partial)), {}, full={})
     assert [part.this_run for part in verdict.parts] == [None, None]
     assert verdict.note == (
         "**with_dropout** is partial (only 9 of 15 epochs logged): this run is judged when it "
         "has finished."
     )
 
-    alone = claims.verdict(claims.DROPOUT, ResultsTable((finished,)), {})
+    alone = claims.verdict(claims.DROPOUT, ResultsTable((finished,)), {}, full={})
     assert "| not run yet |" in alone._repr_markdown_()
+
+
+def test_the_full_run_is_shown_beside_this_run_with_its_caveats(tmp_path: Path) -> None:
+    """The published `full` run of the notebook: each part's margin there, one seed."""
+    summary = tmp_path / "summary.json"
+    run = {"final_training_accuracy": 0.9, "wall_time_seconds": 600}
+    numbers = {
+        "without_dropout": {"final_validation_accuracy": 0.70, "best_validation_accuracy": 0.72}
+        | run,
+        "with_dropout": {"final_validation_accuracy": 0.75, "best_validation_accuracy": 0.76}
+        | run
+        | {"final_training_accuracy": 0.8},
+    }
+    summary.write_text(json.dumps([{"notebook": "experiment_1_dropout", "numbers": numbers}]))
+    full = full_run_numbers("experiment_1_dropout", summary)
+    assert full["with_dropout"].best_validation_accuracy == 0.76
+    assert full["with_dropout"].final_validation_accuracy == 0.75
+
+    text = claims.verdict(claims.DROPOUT, None, {}, full=full)._repr_markdown_()
+
+    assert "| part of the claim | this run | `full` run, 1 seed |" in text
+    # gap without 0.9 - 0.70 = 0.20, with 0.8 - 0.75 = 0.05: 15 points smaller.
+    assert (
+        "| smaller gap (gap without minus gap with) | not run yet | +15.0 points (held) |" in text
+    )
+    assert "trained once, with seed 0" in text and "running average" in text
