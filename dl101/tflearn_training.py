@@ -70,7 +70,7 @@ LAYOUT = layout_pb2.Layout(
 # set has, so the two accuracies are equally precise and the pass costs what validation does.
 TRAINING_PASS_IMAGES = 10_000
 # Validation and the training pass predict in batches of this size whatever the training batch,
-# so that runs compared by the clock (experiment 3) pay the same for being measured.
+# so that runs plotted by the clock (experiment 3) pay the same for being measured.
 MEASURING_BATCH_SIZE = 250
 
 
