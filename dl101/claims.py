@@ -509,8 +509,7 @@ def _step_claim(model: str, base: str, change: str) -> Claim:
 
 MNIST_STEP_CLAIMS = tuple(_step_claim(*step) for step in MNIST_STEPS)
 MNIST_EXERCISE_CLAIMS = tuple(_step_claim(*step) for step in MNIST_EXERCISE_STEPS)
-# The models keras_mnist's section 4 compares, in the order it trains them; the seed study needs
-# each of them recorded for a seed to count.
+# The models keras_mnist's steps compare; the seed study needs each recorded for a seed to count.
 MNIST_MODELS = ("first_model", "softmax", *(model for model, _, _ in MNIST_STEPS))
 
 

@@ -12,16 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from dl101.runs import Run
+from dl101.tensorboard_logs import TRAINING_PASS_FOLDER, TRAINING_PASS_IMAGES
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-# Where the pass logs, inside a run's folder, beside Keras' "train" and "validation": TensorBoard
-# then draws it on the same card as validation ("epoch_accuracy"), one line per folder.
-TRAINING_PASS_FOLDER = "training_pass"
-# As many training images as MNIST's test set has: equally precise, and as cheap as validation.
-TRAINING_PASS_IMAGES = 10_000
+# Its folder sits beside Keras' "train" and "validation": TensorBoard then draws it on the same
+# card as validation ("epoch_accuracy"), one line per folder.
 
 
 class MeasuredTraining(keras.callbacks.Callback):

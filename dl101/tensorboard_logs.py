@@ -37,6 +37,16 @@ class Curve:
     run_started: float
 
 
+# Where the measured training pass of either framework logs, inside a run's folder (a run of its
+# own in TensorBoard, so no framework's event file is mixed with it), and how many training
+# images it measures: as many as the validation set has, equally precise and as cheap.
+TRAINING_PASS_FOLDER = "training_pass"
+TRAINING_PASS_IMAGES = 10_000
+# tflearn's pass logs these tags there, beside tflearn's own "Accuracy/Validation".
+TFLEARN_TRAINING_ACCURACY = "Accuracy/Training"
+TFLEARN_TRAINING_LOSS = "Loss/Training"
+
+
 @dataclass(frozen=True)
 class Metrics:
     """Which scalar tags a framework writes for accuracy and loss, and what its steps count."""
@@ -50,15 +60,16 @@ class Metrics:
 
 # tflearn validates once per epoch; dl101.tflearn_training.TrainingPass measures training
 # accuracy and loss the same way, on the training images, and logs them in "training_pass/".
-TFLEARN = Metrics("training_pass/Accuracy/Training", "Accuracy/Validation",
-                  "training_pass/Loss/Training", "Loss/Validation", steps_are_epochs=False)  # fmt: skip
+TFLEARN = Metrics(f"{TRAINING_PASS_FOLDER}/{TFLEARN_TRAINING_ACCURACY}", "Accuracy/Validation",
+                  f"{TRAINING_PASS_FOLDER}/{TFLEARN_TRAINING_LOSS}", "Loss/Validation",
+                  steps_are_epochs=False)  # fmt: skip
 # tflearn's own "Accuracy" and "Loss", logged every step, are running averages over mini-batches
 # of augmented images with dropout on: all that a run trained without TrainingPass has.
 TFLEARN_RUNNING_AVERAGES = replace(TFLEARN, train_accuracy="Accuracy", train_loss="Loss")
 # Keras' TensorBoard callback logs once per epoch, in train/ (running averages) and validation/;
 # dl101.keras_training.MeasuredTraining measures training as validation is, in training_pass/.
-KERAS = Metrics("training_pass/epoch_accuracy", "validation/epoch_accuracy",
-                "training_pass/epoch_loss", "validation/epoch_loss", steps_are_epochs=True)  # fmt: skip
+KERAS = Metrics(f"{TRAINING_PASS_FOLDER}/epoch_accuracy", "validation/epoch_accuracy",
+                f"{TRAINING_PASS_FOLDER}/epoch_loss", "validation/epoch_loss", steps_are_epochs=True)  # fmt: skip
 
 
 class DamagedLogError(RuntimeError):
@@ -196,7 +207,9 @@ def metrics_of(curves: Curves) -> Metrics:
     if any(tag.startswith("validation/") for tag in curves):
         return KERAS
     return (
-        TFLEARN if any(t.startswith("training_pass/") for t in curves) else TFLEARN_RUNNING_AVERAGES
+        TFLEARN
+        if any(t.startswith(f"{TRAINING_PASS_FOLDER}/") for t in curves)
+        else TFLEARN_RUNNING_AVERAGES
     )
 
 

@@ -17,6 +17,12 @@ from dl101.augmentation import BatchImageAugmentation
 from dl101.disk_space import free_space
 from dl101.reports import minutes
 from dl101.runs import LOG_DIR_VARIABLE, PROBE_BYTES, Run
+from dl101.tensorboard_logs import (
+    TFLEARN_TRAINING_ACCURACY,
+    TFLEARN_TRAINING_LOSS,
+    TRAINING_PASS_FOLDER,
+    TRAINING_PASS_IMAGES,
+)
 from dl101.tflearn_compat import new_graph, quiet_training, replace_epoch_lines
 
 import numpy as np
@@ -39,13 +45,6 @@ __all__ = [
     "train",
 ]
 
-# Where TrainingPass logs, inside a run's folder: TensorBoard shows it as a run of its own
-# ("<run>/training_pass"), so tflearn's event file and this one are never mixed. Its tags sit
-# beside tflearn's "Accuracy/Validation" and "Loss/Validation"; tflearn's own "Accuracy" and
-# "Loss" are running averages over augmented mini-batches with dropout on.
-TRAINING_PASS_FOLDER = "training_pass"
-TRAINING_ACCURACY = "Accuracy/Training"
-TRAINING_LOSS = "Loss/Training"
 # TensorBoard's Custom Scalars tab draws, for every run, the curves whose tags match a chart's
 # regular expressions in one chart: the measured training accuracy beside validation's, epoch by
 # epoch. Every run writes this layout; TensorBoard shows a chart written alike by several once.
@@ -66,9 +65,6 @@ LAYOUT = layout_pb2.Layout(
         )
     ]
 )
-# At most this many training images are measured after each epoch: as many as the validation
-# set has, so the two accuracies are equally precise and the pass costs what validation does.
-TRAINING_PASS_IMAGES = 10_000
 # Validation and the training pass predict in batches of this size whatever the training batch,
 # so that runs plotted by the clock (experiment 3) pay the same for being measured.
 MEASURING_BATCH_SIZE = 250
@@ -133,8 +129,10 @@ class TrainingPass(tflearn.callbacks.Callback):
         )
         summary = tf.compat.v1.Summary(
             value=[
-                tf.compat.v1.Summary.Value(tag=TRAINING_ACCURACY, simple_value=float(accuracy)),
-                tf.compat.v1.Summary.Value(tag=TRAINING_LOSS, simple_value=float(loss)),
+                tf.compat.v1.Summary.Value(
+                    tag=TFLEARN_TRAINING_ACCURACY, simple_value=float(accuracy)
+                ),
+                tf.compat.v1.Summary.Value(tag=TFLEARN_TRAINING_LOSS, simple_value=float(loss)),
             ]
         )
         self.writer.add_summary(summary, global_step=training_state.step)
