@@ -1,25 +1,15 @@
 """Publish one profile's run of the notebooks in ``results/<profile>/``, written from its logs.
 
-The ``full`` profile (the article's 50 epochs on all 50,000 images) takes hours per notebook on
-a CPU, so its notebooks are not committed with those outputs; their results are published here
-instead. For each notebook this reads the runs it made (their TensorBoard logs and recorded
-settings, under the log directory the run used) and the executed copy that ``run_notebooks``
-stamped (wall time, library versions, processor), and writes:
-
-- ``results/<profile>/README.md``: per notebook, its wall time, results table, the verdict on
-  the article's claim (made by the same :mod:`dl101.claims` function the notebook calls), the
-  settings of every run and the versions that produced them;
-- ``results/<profile>/<notebook>.png``: the comparison plot;
-- ``results/<profile>/<notebook>.ipynb``: the executed notebook, cleaned, when it is small;
-- ``results/<profile>/summary.json``: the same, for :mod:`maintainers.results_section`.
-
-Never the raw event files. A notebook whose runs are missing or unfinished here keeps what an
-earlier publication wrote for it (the logs are not committed, so a fresh clone has none), and
-is listed as not run yet if there was nothing.
-Run a notebook, then publish it (``make full-results NOTEBOOKS=...`` does both)::
+The ``full`` profile (the article's 50 epochs on all 50,000 images) takes hours per notebook on a
+CPU, so its notebooks are not committed with those outputs; this publishes, from each notebook's
+runs (their logs and settings) and the executed copy ``run_notebooks`` stamped, a ``README.md``
+(wall time, results table, the claim judged by :mod:`dl101.claims`, versions), a plot per
+notebook, the cleaned executed notebook when small, and ``summary.json`` (also each run's
+settings) for :mod:`maintainers.results_section`; never the raw event files. The logs are not
+committed, so a notebook whose runs are missing or unfinished here keeps what was published::
 
     DL101_LOG_DIR=logs/full python -m maintainers.run_notebooks NAME --profile full --output-dir executed/full
-    python -m maintainers.results_archive --profile full
+    python -m maintainers.results_archive --profile full   # make full-results NOTEBOOKS=... does both
 """
 
 from __future__ import annotations
@@ -62,54 +52,18 @@ class Published:
 
 
 NOTEBOOKS = (
-    Published(
-        "experiment_0_few_layers",
-        "Experiment 0: one set of layers",
-        "experiment_0",
-        # Not tested until experiment_0_three_layer_sets has run too; that one compares them.
-        claims.DEPTH,
-        run_names=("few_layers",),
+    # Its claim is not tested until experiment_0_three_layer_sets has run too; that one compares.
+    Published("experiment_0_few_layers", "Experiment 0: one set of layers", "experiment_0",
+              claims.DEPTH, run_names=("few_layers",)),
+    Published("experiment_0_three_layer_sets", claims.DEPTH.title, "experiment_0", claims.DEPTH,
+              run_names=("few_layers", "three_layer_sets")),
+    *(
+        Published(claim.notebook, claim.title, claim.notebook, claim, x_axis=x_axis)
+        for claim, x_axis in [(claims.DROPOUT, "epoch"), (claims.L2, "epoch"),
+                              (claims.BATCH_SIZE, "time"), (claims.LEARNING_RATE, "epoch")]
     ),
-    Published(
-        "experiment_0_three_layer_sets",
-        claims.DEPTH.title,
-        "experiment_0",
-        claims.DEPTH,
-        run_names=("few_layers", "three_layer_sets"),
-    ),
-    Published(
-        "experiment_1_dropout",
-        claims.DROPOUT.title,
-        "experiment_1_dropout",
-        claims.DROPOUT,
-    ),
-    Published(
-        "experiment_2_l2",
-        claims.L2.title,
-        "experiment_2_l2",
-        claims.L2,
-    ),
-    Published(
-        "experiment_3_batch_size",
-        claims.BATCH_SIZE.title,
-        "experiment_3_batch_size",
-        claims.BATCH_SIZE,
-        x_axis="time",
-    ),
-    Published(
-        "experiment_4_learning_rate",
-        claims.LEARNING_RATE.title,
-        "experiment_4_learning_rate",
-        claims.LEARNING_RATE,
-    ),
-    Published(
-        "keras_mnist",
-        "Keras on MNIST",
-        "keras_mnist",
-        None,
-        plotted=claims.MNIST_MODELS,
-    ),
-)
+    Published("keras_mnist", "Keras on MNIST", "keras_mnist", None, plotted=claims.MNIST_MODELS),
+)  # fmt: skip
 
 
 def runs_of(published: Published, log_root: Path) -> list[Run]:
@@ -140,13 +94,6 @@ def problem_with(published: Published, runs: Sequence[Run], profile: str) -> str
     return None
 
 
-def _stamp_of(executed: Path, profile: str) -> dict[str, Any] | None:
-    if not executed.is_file():
-        return None
-    stamp = nbformat.read(executed, as_version=4).metadata.get(METADATA_KEY)
-    return stamp if stamp and stamp.get("profile") == profile else None
-
-
 def publish(
     published: Published, profile: str, log_root: Path, executed_dir: Path, out: Path
 ) -> dict[str, Any]:
@@ -156,8 +103,9 @@ def publish(
     if problem := problem_with(published, runs, profile):
         return entry | {"status": problem}
     executed = executed_dir / f"{published.notebook}.ipynb"
-    stamp = _stamp_of(executed, profile)
-    if stamp is None:
+    notebook = nbformat.read(executed, as_version=4) if executed.is_file() else None
+    stamp = notebook.metadata.get(METADATA_KEY) if notebook else None
+    if not stamp or stamp.get("profile") != profile:
         return entry | {
             "status": f"no executed copy of the {profile} run stamped by run_notebooks in "
             f"{shown_path(executed_dir.resolve())}"
@@ -168,10 +116,7 @@ def publish(
     figure.savefig(out / f"{published.notebook}.png", dpi=80)
     entry |= {
         "status": "published",
-        "wall_time_seconds": stamp["wall_time_seconds"],
-        "date": stamp["date"],
-        "machine": stamp["machine"],
-        "versions": stamp["versions"],
+        **{key: stamp[key] for key in ("wall_time_seconds", "date", "machine", "versions")},
         "table": table.to_markdown(),
         "runs": {run.label: dict(run.settings) for run in runs},
         # What the claims read, as data: the README and the notebooks judge from these.
@@ -185,7 +130,6 @@ def publish(
             for row in table.rows
         },
     }
-    notebook = nbformat.read(executed, as_version=4)
     clean(notebook, log_root, f"logs/{profile}")
     copy = out / executed.name
     nbformat.write(notebook, copy)
@@ -196,17 +140,9 @@ def publish(
     return entry
 
 
-def _verdict(entry: dict[str, Any]) -> claims.Verdict | None:
-    """The notebook's claim judged part by part on this one run by today's code (None: no claim)."""
-    claim = next(p.claim for p in NOTEBOOKS if p.notebook == entry["notebook"])
-    if claim is None:
-        return None
-    return claims.verdict(claim, None, {}, summary_numbers(entry["numbers"]))
-
-
 def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
     """The archive's README: an overview table, then one section per notebook."""
-    lines = [
+    overview = [
         f"# The `{profile}` profile, measured",
         "",
         "Written by `python -m maintainers.results_archive` from the runs' TensorBoard logs and the "
@@ -223,54 +159,44 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         "| notebook | wall time | parts of its claim that held in this run |",
         "|---|---|---|",
     ]
+    sections = []
     for entry in entries:
-        link = f"[{entry['notebook']}](#{entry['notebook']})"
+        name = entry["notebook"]
+        sections += ["", f"## {name}", ""]  # the notebooks link here, published or not
         if entry["status"] != "published":
-            lines.append(f"| {link} | | {entry['status']} |")
+            overview.append(f"| [{name}](#{name}) | | {entry['status']} |")
+            sections.append(
+                f"Not published: {entry['status']}. To publish it, run "
+                f"`make full-results NOTEBOOKS={name}` (it takes hours on a CPU: see "
+                "[Run profiles](../../docs/profiles.md))."
+            )
             continue
-        verdict = _verdict(entry)
+        # The claim judged part by part on this one run by today's code; parts it has no runs for
+        # are left out.
+        claim = next(p.claim for p in NOTEBOOKS if p.notebook == name)
+        verdict = claim and claims.verdict(claim, None, {}, summary_numbers(entry["numbers"]))
         parts = (
             [p.part.holds(p.full) for p in verdict.parts if p.full is not None] if verdict else []
         )
         held = f"{sum(parts)} of {len(verdict.parts)}" if verdict and parts else "no claim tested"
-        lines.append(
-            f"| {link} | {minutes(entry['wall_time_seconds'])} ({machine_text(entry)}) | {held} |"
-        )
-    for entry in entries:
-        if entry["status"] != "published":
-            # Notebooks link to their section here, published or not.
-            lines += [
-                "",
-                f"## {entry['notebook']}",
-                "",
-                f"Not published: {entry['status']}. To publish it, run "
-                f"`make full-results NOTEBOOKS={entry['notebook']}` (it takes hours on a CPU: see "
-                "[Run profiles](../../docs/profiles.md)).",
-            ]
-            continue
-        versions = ", ".join(f"{name} {number}" for name, number in entry["versions"].items())
-        lines += [
-            "",
-            f"## {entry['notebook']}",
-            "",
-            f"{entry['title']}: run on {entry['date']} on {machine_text(entry)}, in "
-            f"{minutes(entry['wall_time_seconds'])} from the first cell to the last; {versions}.",
+        machine, wall_time = machine_text(entry), minutes(entry["wall_time_seconds"])
+        overview.append(f"| [{name}](#{name}) | {wall_time} ({machine}) | {held} |")
+        versions = ", ".join(f"{library} {number}" for library, number in entry["versions"].items())
+        sections += [
+            f"{entry['title']}: run on {entry['date']} on {machine}, in {wall_time} from the first "
+            f"cell to the last; {versions}.",
             "",
             entry["table"],
             "",
         ]
-        verdict = _verdict(entry)
-        if verdict and any(part.full is not None for part in verdict.parts):
-            lines += [f"**{verdict.claim.title}.** {verdict.claim.text}", ""]
-            lines += [f"- {part.part.text}: {part.in_one_run(part.full)}" for part in verdict.parts]
-            lines.append("")
-        lines.append(f"![{entry['title']}]({entry['notebook']}.png)")
+        if verdict and parts:
+            sections += [f"**{verdict.claim.title}.** {verdict.claim.text}", ""]
+            sections += [f"- {p.part.text}: {p.in_one_run(p.full)}" for p in verdict.parts]
+            sections.append("")
+        sections.append(f"![{entry['title']}]({name}.png)")
         if "executed_notebook" in entry:
-            lines += [
-                "",
-                f"The executed notebook: [{entry['notebook']}.ipynb]({entry['notebook']}.ipynb).",
-            ]
-    return "\n".join(lines) + "\n"
+            sections += ["", f"The executed notebook: [{name}.ipynb]({name}.ipynb)."]
+    return "\n".join(overview + sections) + "\n"
 
 
 def published_entries(summary: Path) -> dict[str, dict[str, Any]]:
@@ -289,13 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--profile", default="full", help="the profile the runs used")
-    parser.add_argument(
-        "--log-dir", type=Path, help="where the runs logged (default: logs/<profile>)"
-    )
-    parser.add_argument(
-        "--executed-dir", type=Path, help="the executed copies (default: executed/<profile>)"
-    )
-    parser.add_argument("--out", type=Path, help="default: results/<profile>")
+    for option, where in [
+        ("--log-dir", "where the runs logged (default: logs/<profile>)"),
+        ("--executed-dir", "the executed copies (default: executed/<profile>)"),
+        ("--out", "default: results/<profile>"),
+    ]:
+        parser.add_argument(option, type=Path, help=where)
     parser.add_argument(
         "--page-only",
         action="store_true",
@@ -303,31 +228,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     log_root = (args.log_dir or REPO_ROOT / "logs" / args.profile).resolve()
-    executed_dir = args.executed_dir or REPO_ROOT / "executed" / args.profile
     out = args.out or REPO_ROOT / "results" / args.profile
+    summary = out / "summary.json"
     if args.page_only:
-        entries = json.loads((out / "summary.json").read_text())
-        (out / "README.md").write_text(report(entries, args.profile))
-        return 0
-    if not log_root.is_dir():
+        entries = json.loads(summary.read_text())
+    elif not log_root.is_dir():
         parser.error(
             f"no logs at {log_root}: run the notebooks first, with DL101_LOG_DIR={log_root}"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    summary = out / "summary.json"
-    earlier = published_entries(summary)
-    entries = []
-    for published in NOTEBOOKS:
-        entry = publish(published, args.profile, log_root, executed_dir, out)
-        if entry["status"] != "published" and published.notebook in earlier:
-            print(f"  {published.notebook:32} kept as published before ({entry['status']})")
-            entry = earlier[published.notebook]
-        else:
-            print(f"  {published.notebook:32} {entry['status']}")
-        entries.append(entry)
-    partial = summary.with_name(f".{summary.name}.partial")
-    partial.write_text(json.dumps(entries, indent=2) + "\n")
-    os.replace(partial, summary)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        executed_dir = args.executed_dir or REPO_ROOT / "executed" / args.profile
+        earlier = published_entries(summary)
+        entries = []
+        for published in NOTEBOOKS:
+            entry = publish(published, args.profile, log_root, executed_dir, out)
+            status = entry["status"]
+            if status != "published" and published.notebook in earlier:
+                entry, status = earlier[published.notebook], f"kept as published before ({status})"
+            print(f"  {published.notebook:32} {status}")
+            entries.append(entry)
+        partial = summary.with_name(f".{summary.name}.partial")  # never a half-written summary
+        partial.write_text(json.dumps(entries, indent=2) + "\n")
+        os.replace(partial, summary)
     (out / "README.md").write_text(report(entries, args.profile))
     return 0
 

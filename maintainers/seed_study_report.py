@@ -1,10 +1,9 @@
 """Publish the seed study: ``results/seed_study/README.md`` and its plots, from the records only.
 
-Per run: final and best validation accuracy and the gap, as mean, standard deviation and range
-over the seeds. Per claim: each part's margin over the seeds, in how many it held, and the
-outcome by the rule of :mod:`dl101.verdicts`, made by the same :mod:`dl101.claims` code the
-notebooks' verdicts use. Plots show each run's seeds as faint curves around their mean. Run it
-after ``python -m maintainers.seed_study`` (``make seeds`` runs both)::
+Per run, final and best validation accuracy and the gap over the seeds; per claim, each part's
+margin over the seeds and its outcome by the rule of :mod:`dl101.verdicts`, judged by the same
+:mod:`dl101.claims` code as the notebooks' verdicts. Run it after the study (``make seeds`` runs
+both)::
 
     python -m maintainers.seed_study_report           # rewrite the page and the plots
     python -m maintainers.seed_study_report --check   # exit 1 if the page disagrees with the records
@@ -60,87 +59,33 @@ def _run_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
             for key, value in own[0].settings.items()
             if key not in runs.EXPERIMENT_SETTINGS
         )
-        name = f"**{study_run.name}** ({settings})"
-        final = Spread(tuple(run.final_validation_accuracy for run in own))
-        best = Spread(tuple(run.best_validation_accuracy for run in own))
-        gap = Spread(tuple(run.gap for run in own))
+        final, best, gap = (
+            Spread(tuple(getattr(run, name) for run in own))
+            for name in ("final_validation_accuracy", "best_validation_accuracy", "gap")
+        )
         wall = minutes(statistics.fmean(run.wall_time_seconds for run in own))
         lines.append(
-            f"| {name} | {stands_for} | {len(own)} | {final.percent()} | {best.percent()} "
-            f"| {gap.points()} | {wall} |"
+            f"| **{study_run.name}** ({settings}) | {stands_for} | {len(own)} | {final.percent()} "
+            f"| {best.percent()} | {gap.points()} | {wall} |"
         )
     return lines
 
 
-def _mnist_rows(records: Sequence[Mapping[str, Any]], numbers: claims.Records) -> list[str]:
-    lines = [
-        "| model | seeds | final test accuracy |",
-        "|---|---|---|",
-    ]
-    exercises = [model for model, _, _ in claims.MNIST_EXERCISE_STEPS]
-    for model in (*claims.MNIST_MODELS, *exercises):
-        own = numbers.get(f"mnist_{model}", {})
-        final = Spread(tuple(run.final_validation_accuracy for run in own.values()))
-        shown = final.percent() if own else ""
-        lines.append(f"| {model} | {len(own)} | {shown} |")
-    lines += [
-        "",
-        "| step (test accuracy, minus the model it changes) | over the seeds: mean ± sd (range) "
-        "| helped in | verdict |",
-        "|---|---|---|---|",
-    ]
-    for claim in claims.MNIST_STEP_CLAIMS:
-        lines += _part_rows(claims.judge_claim(claim, None, numbers))
-    lines += [
-        "",
-        'Its exercises ("Try this next"), as an earlier version of the notebook trained them '
-        f"in section 4 ({', '.join(exercises)}; same models, same settings):",
-        "",
-        "| exercise (test accuracy, minus the model it changes) | over the seeds: mean ± sd "
-        "(range) | helped in | verdict |",
-        "|---|---|---|---|",
-    ]
-    for claim in claims.MNIST_EXERCISE_CLAIMS:
-        lines += _part_rows(claims.judge_claim(claim, None, numbers))
+def _parts_table(
+    judged: Sequence[claims.Claim], numbers: claims.Records, first: str,
+    margin: str = "margin over the seeds", held: str = "held in",
+) -> list[str]:  # fmt: skip
+    """Each part of the ``judged`` claims over the seeds, one row each."""
+    lines = [f"| {first} | {margin}: mean ± sd (range) | {held} | verdict |", "|---|---|---|---|"]
+    for part in (part for claim in judged for part in claims.judge_claim(claim, None, numbers)):
+        if part.study and part.outcome:
+            lines.append(
+                f"| {part.part.text} | {part.spread()} | {part.held_in_seeds} of "
+                f"{len(part.study.values)} | **{part.outcome.value}** |"
+            )
+        else:
+            lines.append(f"| {part.part.text} | no seed with every run recorded | | |")
     return lines
-
-
-def _part_rows(parts: Sequence[claims.PartResult]) -> list[str]:
-    return [
-        f"| {part.part.text} | {part.spread()} | {part.held_in_seeds} of {len(part.study.values)} "
-        f"| **{part.outcome.value}** |"
-        if part.study and part.outcome
-        else f"| {part.part.text} | no seed with every run recorded | | |"
-        for part in parts
-    ]
-
-
-def _claim_sections(numbers: claims.Records) -> list[str]:
-    lines = []
-    for claim in claims.EXPERIMENT_CLAIMS:
-        lines += [
-            "",
-            f"### {claim.title}",
-            "",
-            claim.text,
-            "",
-            "| part of the claim | margin over the seeds: mean ± sd (range) | held in | verdict |",
-            "|---|---|---|---|",
-            *_part_rows(claims.judge_claim(claim, None, numbers)),
-            "",
-            f"([the notebook](../../{claim.notebook}.ipynb))",
-        ]
-    return lines
-
-
-def _machines(records: Sequence[Mapping[str, Any]]) -> str:
-    by_machine: dict[str, list[float]] = {}
-    for record in records:
-        by_machine.setdefault(machine_text(dict(record)), []).append(record["seconds"][-1])
-    return "; ".join(
-        f"{len(times)} runs on {machine} ({minutes(sum(times))} of training in all)"
-        for machine, times in sorted(by_machine.items())
-    )
 
 
 # A study run keeps both cores busy by itself (a load of about 2); above this, other work shared
@@ -148,29 +93,33 @@ def _machines(records: Sequence[Mapping[str, Any]]) -> str:
 BUSY_LOAD = 3.0
 
 
-def _busy(records: Sequence[Mapping[str, Any]]) -> str:
+def page(records: Sequence[Mapping[str, Any]]) -> str:
+    """The study's README, written from ``records`` alone."""
+    numbers = verdicts.load_numbers_from(records)
+    cifar_names = {run.name for run in seed_study.STUDY_RUNS}
+    cifar_recorded = sum(record["run"] in cifar_names for record in records)
+    mnist_seeds = len(seed_study.recorded_seeds("keras_mnist", records))
+    dates = sorted({record["date"] for record in records})
+    by_machine: dict[str, list[float]] = {}
+    for record in records:
+        by_machine.setdefault(machine_text(dict(record)), []).append(record["seconds"][-1])
+    machines = "; ".join(
+        f"{len(times)} runs on {machine} ({minutes(sum(times))} of training in all)"
+        for machine, times in sorted(by_machine.items())
+    )
     busy = [
         f"{record['run']} seed {record['seed']} ({record['load_average'][1]:.1f})"
         for record in records
         if record.get("load_average") and record["load_average"][1] > BUSY_LOAD
     ]
-    if not busy:
-        return ""
-    return (
-        f"Trained while other work shared the cores (5-minute load average above {BUSY_LOAD:.0f} "
-        f"when the run ended): {', '.join(busy)}. Their wall times are longer than they would "
-        "have been on a quiet machine."
-    )
-
-
-def page(records: Sequence[Mapping[str, Any]]) -> str:
-    """The study's README, written from ``records`` alone."""
-    numbers = verdicts.load_numbers_from(records)
-    expected = len(seed_study.STUDY_RUNS) * verdicts.SEEDS
-    cifar_names = {run.name for run in seed_study.STUDY_RUNS}
-    cifar_recorded = sum(record["run"] in cifar_names for record in records)
-    mnist_seeds = len(seed_study.recorded_seeds("keras_mnist", records))
-    dates = sorted({record["date"] for record in records})
+    exercises = [model for model, _, _ in claims.MNIST_EXERCISE_STEPS]
+    changes = "(test accuracy, minus the model it changes)"
+    mnist_columns = {"margin": "over the seeds", "held": "helped in"}
+    mnist_rows = []
+    for model in (*claims.MNIST_MODELS, *exercises):
+        own = numbers.get(f"mnist_{model}", {})
+        final = Spread(tuple(run.final_validation_accuracy for run in own.values()))
+        mnist_rows.append(f"| {model} | {len(own)} | {final.percent() if own else ''} |")
     lines = [
         "# The seed study: every claim over several seeds",
         "",
@@ -187,22 +136,32 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
         "share are trained once. Training accuracy is measured after every epoch as validation "
         "is (unaugmented training images, dropout off).",
         "",
-        f"Recorded: {cifar_recorded} of {expected} CIFAR-10 runs ({len(seed_study.STUDY_RUNS)} "
-        f"runs x {verdicts.SEEDS} seeds) and keras_mnist with {mnist_seeds} of "
-        f"{verdicts.SEEDS} seeds, {', '.join(dates) or 'none yet'}: "
-        f"{_machines(records) or 'none yet'}.",
+        f"Recorded: {cifar_recorded} of {len(cifar_names) * verdicts.SEEDS} CIFAR-10 runs "
+        f"({len(cifar_names)} runs x {verdicts.SEEDS} seeds) and keras_mnist with {mnist_seeds} of "
+        f"{verdicts.SEEDS} seeds, {', '.join(dates) or 'none yet'}: {machines or 'none yet'}.",
         "",
-        *([_busy(records), ""] if _busy(records) else []),
-        "## How a claim is judged",
-        "",
-        RULE,
-        "",
-        "## The runs",
-        "",
-        *_run_rows(records),
-        "",
-        "## The claims",
-        *_claim_sections(numbers),
+    ]
+    if busy:
+        lines += [
+            f"Trained while other work shared the cores (5-minute load average above "
+            f"{BUSY_LOAD:.0f} when the run ended): {', '.join(busy)}. Their wall times are longer "
+            "than they would have been on a quiet machine.",
+            "",
+        ]
+    lines += ["## How a claim is judged", "", RULE, "", "## The runs", "", *_run_rows(records)]
+    lines += ["", "## The claims"]
+    for claim in claims.EXPERIMENT_CLAIMS:
+        lines += [
+            "",
+            f"### {claim.title}",
+            "",
+            claim.text,
+            "",
+            *_parts_table([claim], numbers, "part of the claim"),
+            "",
+            f"([the notebook](../../{claim.notebook}.ipynb))",
+        ]
+    lines += [
         "",
         "## keras_mnist's models",
         "",
@@ -210,7 +169,18 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
         "model on all 60,000 training images); its test set is its validation set. Each step "
         "compares a model with the model it was built from.",
         "",
-        *_mnist_rows(records, numbers),
+        "| model | seeds | final test accuracy |",
+        "|---|---|---|",
+        *mnist_rows,
+        "",
+        *_parts_table(claims.MNIST_STEP_CLAIMS, numbers, f"step {changes}", **mnist_columns),
+        "",
+        'Its exercises ("Try this next"), as an earlier version of the notebook trained them '
+        f"in section 4 ({', '.join(exercises)}; same models, same settings):",
+        "",
+        *_parts_table(
+            claims.MNIST_EXERCISE_CLAIMS, numbers, f"exercise {changes}", **mnist_columns
+        ),
         "",
         "## The curves",
         "",
@@ -233,10 +203,8 @@ def plot(records: Sequence[Mapping[str, Any]], title: str, runs: Sequence[str]) 
         epochs = np.arange(1, len(curves[0]) + 1)
         for curve in curves:
             axes.plot(epochs, curve, color=f"C{index}", alpha=0.25, linewidth=1)
-        mean = np.mean(curves, axis=0)
-        axes.plot(
-            epochs, mean, color=f"C{index}", linewidth=2, label=f"{name} ({len(curves)} seeds)"
-        )
+        label = f"{name} ({len(curves)} seeds)"
+        axes.plot(epochs, np.mean(curves, axis=0), color=f"C{index}", linewidth=2, label=label)
     axes.set(xlabel="epoch", ylabel="validation accuracy", title=title)
     axes.grid(alpha=0.3)
     if axes.get_legend_handles_labels()[1]:

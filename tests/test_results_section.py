@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dl101 import claims
 from dl101.verdicts import RunNumbers
 from maintainers import results_section
 
 import numpy as np
+import pytest
 
 TABLE = """
 | notebook | what you learn |
@@ -59,3 +62,15 @@ def test_a_results_entry_gives_each_part_its_own_verdict_from_the_studys_records
         "effect (the seeds disagree)** (4 of 5 seeds; +1.4 ± 1.5 (-1.0 to +3.0))"
     ) in text
     assert "[the `full` run](results/full/README.md#experiment_1_dropout)" in text
+
+
+def test_the_check_fails_when_the_readme_disagrees_with_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        results_section.README.read_text().replace("seeds of the [seed study]", "seeds")
+    )
+    monkeypatch.setattr(results_section, "README", readme)
+
+    assert results_section.main(["--check"]) == 1

@@ -29,18 +29,19 @@ def test_every_notebook_run_is_recorded_once_from_a_notebook_that_makes_it() -> 
 
 
 def test_the_notebook_runs_one_study_run_stands_for_show_the_same_layers() -> None:
+    """A network trained again shows no new table: a run trains the last network shown."""
     layer_tables = {}
     for notebook, notebook_runs in EXPECTED_RUNS.items():
         cells = nbformat.read(REPO_ROOT / f"{notebook}.ipynb", as_version=4).cells
-        shown = [
-            output["data"]["text/markdown"]
-            for cell in cells
-            for output in cell.get("outputs", [])
-            if output.get("data", {})
-            .get("text/markdown", "")
-            .startswith("| layer | output shape | weights and biases |")
-        ]
-        layer_tables.update(zip(notebook_runs, shown, strict=True))  # one table a run
+        trained = []  # the table of each run, in the order they trained (each prints "epoch 1/")
+        shown = None
+        for output in (output for cell in cells for output in cell.get("outputs", [])):
+            table = output.get("data", {}).get("text/markdown", "")
+            if table.startswith("| layer | output shape | weights and biases |"):
+                shown = table
+            trained += [shown] * output.get("text", "").count("\nepoch 1/")
+            trained += [shown] * output.get("text", "").startswith("epoch 1/")
+        layer_tables.update(zip(notebook_runs, trained, strict=True))
 
     for study_run in seed_study.STUDY_RUNS:
         assert len({layer_tables[name] for name in study_run.notebook_runs}) <= 1, study_run.name
@@ -239,7 +240,12 @@ def test_the_study_page_is_written_from_the_records(tmp_path: Path) -> None:
     assert "| no seed with every run recorded | | |" in page  # claims whose runs are missing
 
 
-def test_the_committed_study_page_agrees_with_the_committed_records() -> None:
+def test_the_study_page_check_fails_when_the_page_disagrees_with_the_records(
+    tmp_path: Path,
+) -> None:
     from maintainers import seed_study_report
 
-    assert seed_study_report.main(["--check"]) == 0
+    assert seed_study_report.main(["--check"]) == 0  # the committed page
+    page = seed_study_report.page(verdicts.load_records())
+    (tmp_path / "README.md").write_text(page.replace("held in every seed", "held", 1))
+    assert seed_study_report.main(["--check", "--out", str(tmp_path)]) == 1
