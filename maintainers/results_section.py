@@ -127,7 +127,7 @@ def times_line(full: dict[str, dict]) -> str:
     ]
     full_seconds = sum(entry["wall_time_seconds"] for entry in measured if entry)
     text = (
-        f"On a 2-core laptop-class CPU ({machines}), the whole set takes about "
+        f"On a 2-core CPU ({machines}), the whole set takes about "
         f"{hours(committed)} in the {profiles} profile, one notebook after another. "
     )
     if all(measured):
