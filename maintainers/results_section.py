@@ -155,7 +155,7 @@ def section(rows: list[Row]) -> str:
             else:
                 at_scale = "" if part.full is None else f"; `full` run {part.in_one_run(part.full)}"
                 lines.append(
-                    f"- {part.part.text}: **{part.outcome.value}** ({part.held_in_seeds} of "
+                    f"- {part.part.text}: **{part.verdict}** ({part.held_in_seeds} of "
                     f"{len(part.study.values)} seeds; {part.spread()}){at_scale}"
                 )
         plots = f"[the notebook's run](docs/results/{notebook}.png)"

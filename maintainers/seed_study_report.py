@@ -81,7 +81,7 @@ def _parts_table(
         if part.study and part.outcome:
             lines.append(
                 f"| {part.part.text} | {part.spread()} | {part.held_in_seeds} of "
-                f"{len(part.study.values)} | **{part.outcome.value}** |"
+                f"{len(part.study.values)} | **{part.verdict}** |"
             )
         else:
             lines.append(f"| {part.part.text} | no seed with every run recorded | | |")
