@@ -198,13 +198,14 @@ def test_the_archive_publishes_each_notebooks_verdict_from_its_logs(
             if "| part of the claim | this run |" in o.get("data", {}).get("text/markdown", "")
             and "| not trained here |" not in o.data["text/markdown"]  # the study's runs alone
         ]
-        # The archive's verdict, made from the logs, is the one the notebook printed.
+        # The archive judges the numbers it published as the notebook judged its own run.
         (shown,) = printed
-        verdict = entry["verdict"]
-        assert verdict["claim"] in shown
-        for measured in verdict["measured"].split("; "):
-            part, this_run = measured.rsplit(": ", 1)
-            assert f"| {part} | {this_run} (" in shown
+        verdict = results_archive._verdict(entry)
+        assert verdict is not None and verdict.claim.text in shown
+        for part in verdict.parts:
+            assert f"| {part.part.text} | {part.in_one_run(part.full)} |" in shown
+            if part.full is not None:
+                assert f"- {part.part.text}: {part.in_one_run(part.full)}" in report
     assert entries["keras_mnist"]["status"] == "not run yet (no logs of keras_mnist)"
     assert not list(out.rglob("events.out.tfevents*"))
     assert str(smoke_runs["log_dir"]) not in "".join(p.read_text() for p in out.glob("*.ipynb"))
