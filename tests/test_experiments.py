@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dl101 import claims
 from dl101.tensorboard_logs import read_scalars
-from dl101.verdicts import Outcome
+from dl101.verdicts import Outcome, summary_numbers
 from maintainers import results_archive
 from maintainers.run_notebooks import stamp_executed
 
@@ -200,8 +200,10 @@ def test_the_archive_publishes_each_notebooks_verdict_from_its_logs(
         ]
         # The archive judges the numbers it published as the notebook judged its own run.
         (shown,) = printed
-        verdict = results_archive._verdict(entry)
-        assert verdict is not None and verdict.claim.text in shown
+        claim = next(p.claim for p in results_archive.NOTEBOOKS if p.notebook == name)
+        assert claim is not None
+        verdict = claims.verdict(claim, None, {}, summary_numbers(entry["numbers"]))
+        assert verdict.claim.text in shown
         for part in verdict.parts:
             assert f"| {part.part.text} | {part.in_one_run(part.full)} |" in shown
             if part.full is not None:

@@ -131,4 +131,6 @@ def test_on_colab_the_first_cell_sets_up_and_the_notebooks_run(
     said = "".join(output.get("text", "") for output in notebook.cells[1].outputs)
     assert "installed nothing; kept the host's TensorFlow 2.20.0" in said, said  # set up once
     assert "Run profile: smoke" in str(notebook.cells)
-    assert "**few_layers** has not run yet in this profile" in str(notebook.cells)
+    assert "| three sets more accurate (validation, three minus one) | not run yet |" in str(
+        notebook.cells
+    )
