@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -120,12 +121,12 @@ def times_line(full: dict[str, dict]) -> str:
     stamps = {name: _committed_stamp(name) for name in NOTEBOOKS}
     machines = " and ".join(sorted({machine_text(stamp) for stamp in stamps.values()}))
     profiles = " and ".join(sorted({f"`{stamp['profile']}`" for stamp in stamps.values()}))
-    committed = sum(stamp["wall_time_seconds"] for stamp in stamps.values())
+    committed = math.fsum(stamp["wall_time_seconds"] for stamp in stamps.values())
     # start_here trains the same in every profile: its committed run stands for `full` too.
     measured = [
         full.get(name, stamp if name == "start_here" else None) for name, stamp in stamps.items()
     ]
-    full_seconds = sum(entry["wall_time_seconds"] for entry in measured if entry)
+    full_seconds = math.fsum(entry["wall_time_seconds"] for entry in measured if entry)
     text = (
         f"On a 2-core CPU ({machines}), the whole set takes about "
         f"{hours(committed)} in the {profiles} profile, one notebook after another. "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import statistics
 import sys
 from collections.abc import Mapping, Sequence
@@ -103,8 +104,9 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
     by_machine: dict[str, list[float]] = {}
     for record in records:
         by_machine.setdefault(machine_text(dict(record)), []).append(record["seconds"][-1])
+    # math.fsum, not sum: Python 3.12's sum rounds differently, and the page must not depend on it
     machines = "; ".join(
-        f"{len(times)} runs on {machine} ({minutes(sum(times))} of training in all)"
+        f"{len(times)} runs on {machine} ({minutes(math.fsum(times))} of training in all)"
         for machine, times in sorted(by_machine.items())
     )
     busy = [
