@@ -1,30 +1,18 @@
 """Plumbing shared by the Deep Learning 101 notebooks: data, runs, reports and the article's claims.
 
-A notebook imports it in one line, ``import dl101``, and calls what it needs::
+A notebook writes ``import dl101`` and calls what it needs, e.g. ``dl101.prepare_notebook()``.
+tflearn's helpers are in :mod:`dl101.tflearn_training`, imported apart: importing tflearn
+switches TensorFlow into graph mode, which the Keras notebook must not have.
 
-    profile = dl101.prepare_notebook(profile_name)
-    (X, Y), (X_test, Y_test) = dl101.cifar10_experiment_data(profile)
-    experiment = dl101.Experiment("experiment_1_dropout", profile, training_examples=len(X))
-
-tflearn needs one more import, ``from dl101.tflearn_training import ...``, kept apart because
-importing tflearn switches TensorFlow into graph mode, which the Keras notebook must not do.
-
-Import dl101 before TensorFlow, Keras or tflearn: it turns off TensorFlow's start-up messages
-and lets TensorFlow use its fastest CPU kernels (:mod:`dl101.tensorflow_settings`), both read
-once, when TensorFlow loads.
+Import dl101 before TensorFlow, Keras or tflearn: it sets what TensorFlow reads once, when it
+loads (:mod:`dl101.tensorflow_settings`).
 """
 
 from dl101 import tensorflow_settings  # noqa: F401  (sets TensorFlow's environment: first)
 
 # isort: split
 from dl101 import claims, look_inside
-from dl101.data import (
-    CIFAR10_CLASSES,
-    DataError,
-    cifar10_experiment_data,
-    load_cifar10,
-    load_mnist,
-)
+from dl101.data import CIFAR10_CLASSES, cifar10_experiment_data, load_cifar10, load_mnist
 from dl101.notebook import check_setup, prepare_notebook, tensorboard_command
 from dl101.pictures import sample_images, side_by_side
 from dl101.reports import plot_runs, results_table, with_finished_partner
@@ -33,7 +21,6 @@ from dl101.tensorboard_logs import read_scalars
 
 __all__ = [
     "CIFAR10_CLASSES",
-    "DataError",
     "Experiment",
     "check_setup",
     "cifar10_experiment_data",

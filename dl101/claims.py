@@ -18,10 +18,10 @@ from dl101.verdicts import (
     Outcome,
     Records,
     RunNumbers,
-    Spread,
     full_run_numbers,
     judge,
     load_numbers,
+    spread,
 )
 
 import numpy as np
@@ -88,50 +88,41 @@ class Claim:
 class PartResult:
     part: Part
     this_run: float | None  # None: this notebook has not trained (or finished) every run
-    study: Spread | None  # None: the study has no seed with every run recorded
-    outcome: Outcome | None
+    seeds: tuple[float, ...]  # the margin in each seed the study recorded every run of
     full: float | None = None  # the same margin in the `full` run (None: not published)
 
     @property
-    def held_in_seeds(self) -> int:
-        return sum(map(self.part.holds, self.study.values)) if self.study else 0
-
-    def shown(self, margin: float) -> str:
-        if self.part.as_accuracy:
-            return f"{margin:.1%}"
-        return f"{100 * margin:+.{self.part.decimals}f} points"
-
-    @property
-    def verdict(self) -> str:
-        """The outcome over the seeds in the part's own words ("" without a study)."""
-        if self.outcome is None:
-            return ""
-        return self.part.reads.get(self.outcome, self.outcome.value)
-
-    def spread(self) -> str:
-        """The study's margins, ``+0.3 ± 0.6 (-0.4 to +1.1)``; "" without a study."""
-        if self.study is None:
-            return ""
-        if self.part.as_accuracy:
-            return self.study.percent()
-        return self.study.points(self.part.decimals)
+    def outcome(self) -> Outcome | None:
+        return judge(self.seeds, self.part.holds) if self.seeds else None
 
     def in_one_run(self, margin: float | None) -> str:
         """A margin of one run, and whether the part held there: ``+2.3 points (held)``."""
         if margin is None:
             return "not run yet"
-        return f"{self.shown(margin)} ({'held' if self.part.holds(margin) else 'did not hold'})"
+        if self.part.as_accuracy:
+            shown = f"{margin:.1%}"
+        else:
+            shown = f"{100 * margin:+.{self.part.decimals}f} points"
+        return f"{shown} ({'held' if self.part.holds(margin) else 'did not hold'})"
 
-    def row(self, trained_here: bool = True, with_full: bool = False) -> str:
-        this_run = self.in_one_run(self.this_run) if trained_here else "not trained here"
-        if with_full:
-            this_run += f" | {self.in_one_run(self.full)}"
-        if self.study is None or self.outcome is None:
-            return f"| {self.part.text} | {this_run} | no seeds recorded yet | | |"
-        return (
-            f"| {self.part.text} | {this_run} | {self.spread()} "
-            f"| {self.held_in_seeds} of {len(self.study.values)} | **{self.verdict}** |"
-        )
+    @property
+    def verdict(self) -> str:
+        """The outcome over the seeds in the part's own words."""
+        return self.part.reads.get(self.outcome, self.outcome.value) if self.outcome else ""
+
+    @property
+    def held_in(self) -> str:
+        return f"{sum(map(self.part.holds, self.seeds))} of {len(self.seeds)}"
+
+    @property
+    def spread(self) -> str:
+        return spread(self.seeds, self.part.decimals, percent=self.part.as_accuracy)
+
+    def over_seeds(self, without_seeds: str) -> str:
+        """Table cells: the margins' spread, in how many seeds the part held, and its verdict."""
+        if self.outcome is None:
+            return f"{without_seeds} | |"
+        return f"{self.spread} | {self.held_in} | **{self.verdict}**"
 
 
 def study_margins(claim: Claim, records: Records | None = None) -> dict[str, list[float]]:
@@ -160,22 +151,30 @@ def judge_claim(
         PartResult(
             part,
             this_run=None if this_run is None else part.margin(this_run),
-            study=Spread(tuple(values)) if (values := margins[part.text]) else None,
-            outcome=judge(values, part.holds) if values else None,
+            seeds=tuple(margins[part.text]),
             full=None if full is None else part.margin(full),
         )
         for part in claim.parts
     )
 
 
-def _full_run(claim: Claim, full: Mapping[str, RunNumbers] | None) -> dict[str, RunNumbers] | None:
-    """Each role's run in the published ``full`` run of the claim's notebook, if all are there."""
-    if not claim.labels:
-        return None
-    runs = full_run_numbers(claim.notebook) if full is None else full
-    if not all(label in runs for label, _ in claim.roles.values()):
+def _by_role(claim: Claim, runs: Mapping[str, RunNumbers]) -> dict[str, RunNumbers] | None:
+    """Each role's run among ``runs`` (by label); ``None`` while one has not run, or has not run
+    to its end, and for a claim the study alone tests."""
+    if not claim.labels or any(label not in runs or runs[label].partial for label in claim.labels):
         return None
     return {role: runs[label] for role, (label, _) in claim.roles.items()}
+
+
+def _seeds(parts: Sequence[PartResult]) -> int:
+    return max(len(part.seeds) for part in parts)
+
+
+def _table_head(first_column: str, held: str, parts: Sequence[PartResult], full: str = "") -> str:
+    return (
+        f"| {first_column} | this run{full} | over the study's {_seeds(parts)} seeds: mean ± sd "
+        f"(range) | {held} | verdict over the seeds |"
+    )
 
 
 # Under a verdict that shows the `full` run: what that one run is, and what it is not.
@@ -185,6 +184,7 @@ FULL_CAVEAT = (
     "the notebooks measured it then, not measured as this run's is, so its gaps compare only "
     "roughly ([its page](results/full/README.md#{notebook}))."
 )
+NO_SEEDS = "The seed study has no record of these {} yet (`make seeds`)."
 
 
 @dataclass(frozen=True)
@@ -199,36 +199,29 @@ class Verdict:
         return self._repr_markdown_()
 
     def _repr_markdown_(self) -> str:
-        seeds = max((len(p.study.values) for p in self.parts if p.study), default=0)
-        trained_here = bool(self.claim.labels)
         with_full = any(part.full is not None for part in self.parts)
-        full = " | `full` run, 1 seed" if with_full else ""
         lines = [
             f"**{self.claim.title}.** {self.claim.text}",
             "",
-            f"| part of the claim | this run{full} | over the study's {seeds} seeds: mean ± sd "
-            "(range) | held in | verdict over the seeds |",
+            _table_head(
+                "part of the claim", "held in", self.parts, " | `full` run, 1 seed" * with_full
+            ),
             "|---|---|---|---|---|" + ("---|" if with_full else ""),
-            *(part.row(trained_here, with_full) for part in self.parts),
         ]
+        for part in self.parts:
+            this_run = part.in_one_run(part.this_run) if self.claim.labels else "not trained here"
+            if with_full:
+                this_run += f" | {part.in_one_run(part.full)}"
+            lines.append(
+                f"| {part.part.text} | {this_run} | {part.over_seeds('no seeds recorded yet')} |"
+            )
         if with_full:
             lines += ["", FULL_CAVEAT.format(notebook=self.claim.notebook)]
         if self.note:
             lines += ["", self.note]
-        if not seeds:
-            lines += ["", "The seed study has no record of these runs yet (`make seeds`)."]
+        if not _seeds(self.parts):
+            lines += ["", NO_SEEDS.format("runs")]
         return "\n".join(lines)
-
-
-def _this_run(table: ResultsTable | None, claim: Claim) -> dict[str, RunNumbers] | None:
-    """Each role's run in ``table``; ``None`` while one has not run, or has not run to its end."""
-    if table is None or not claim.labels:
-        return None
-    ran = {row.name: row for row in table.rows}
-    if not all(label in ran for label in claim.labels):
-        return None
-    rows = {role: ran[label] for role, (label, _) in claim.roles.items()}
-    return None if any(row.partial for row in rows.values()) else rows
 
 
 def verdict(
@@ -239,15 +232,15 @@ def verdict(
 ) -> Verdict:
     """``claim`` judged on the runs of ``table`` (a notebook's results), over the study, and in
     its notebook's published ``full`` run (``full``: that run's numbers by label, to test)."""
-    partial = (
-        [] if table is None else [r for r in table.rows if r.name in claim.labels and r.partial]
+    this_run = {} if table is None else {row.name: row for row in table.rows}
+    note = " ".join(
+        f"**{name}** is partial ({row.shortfall}): this run is judged when it has finished."
+        for name, row in this_run.items()
+        if name in claim.labels and row.partial
     )
-    note = "".join(
-        f"**{row.name}** is partial ({row.shortfall}): this run is judged when it has finished. "
-        for row in partial
-    )
-    parts = judge_claim(claim, _this_run(table, claim), records, _full_run(claim, full))
-    return Verdict(claim, parts, note.strip())
+    full = full_run_numbers(claim.notebook) if full is None else full
+    parts = judge_claim(claim, _by_role(claim, this_run), records, _by_role(claim, full))
+    return Verdict(claim, parts, note)
 
 
 DEPTH = Claim(
@@ -539,24 +532,27 @@ class StepsTable:
         return self._repr_markdown_()
 
     def _repr_markdown_(self) -> str:
-        seeds = max((len(row.study.values) for row in self.rows if row.study), default=0)
         lines = [
-            f"| step (test accuracy, minus the model it changes) | this run | over the study's "
-            f"{seeds} seeds: mean ± sd (range) | helped in | verdict over the seeds |",
+            _table_head("step (test accuracy, minus the model it changes)", "helped in", self.rows),
             "|---|---|---|---|---|",
-            *(row.row() for row in self.rows),
+            *(
+                f"| {row.part.text} | {row.in_one_run(row.this_run)} "
+                f"| {row.over_seeds('no seeds recorded yet')} |"
+                for row in self.rows
+            ),
         ]
-        if not seeds:
-            lines += ["", "The seed study has no record of these models yet (`make seeds`)."]
+        if not _seeds(self.rows):
+            lines += ["", NO_SEEDS.format("models")]
         return "\n".join(lines)
 
 
 def mnist_steps(table: ResultsTable, records: Records | None = None) -> StepsTable:
     """Did each of keras_mnist's changes raise test accuracy, in this run and over the seeds?"""
+    this_run = {row.name: row for row in table.rows}
     return StepsTable(
         tuple(
             row
             for claim in MNIST_STEP_CLAIMS
-            for row in judge_claim(claim, _this_run(table, claim), records)
+            for row in judge_claim(claim, _by_role(claim, this_run), records)
         )
     )

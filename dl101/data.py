@@ -3,6 +3,8 @@
 A data set is looked for in ``candidate_dirs`` and, only when none has it, downloaded, checked
 against its publisher's checksum and unpacked. The CIFAR-10 batches are read here, not by Keras or
 tflearn, whose loaders refuse a copy rebuilt elsewhere (such as these machines' offline mirror).
+Nor is Keras' ``get_file`` used: it leaves a download that fails its checksum under the real name,
+saves into /tmp when the folder is read-only, and skips an archive's unsafe members with a warning.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import tarfile
 import tempfile
 import time
 import urllib.request
-import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -84,11 +85,6 @@ _FOLDER_PROBLEMS = {
     errno.EEXIST: ("a file stands where the folder should be", "Move that file away"),
     errno.ENOTDIR: ("a file stands where the folder should be", "Move that file away"),
 }
-# What reading a damaged or crafted data file raises, besides the OSError of an unreadable one.
-_DAMAGE = (
-    pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, AttributeError,
-    zipfile.BadZipFile, zlib.error,
-)  # fmt: skip
 
 
 def candidate_dirs(data_dir: _Folder = None) -> list[Path]:
@@ -99,7 +95,7 @@ def candidate_dirs(data_dir: _Folder = None) -> list[Path]:
 
 
 def _data_dir_variable() -> list[Path]:
-    """DL101_DATA_DIR's folder; refused if missing, as a typo must not become a download to data/."""
+    """DL101_DATA_DIR's folder; refused if missing: a typo must not become a download to data/."""
     if not (value := os.environ.get(DATA_DIR_VARIABLE)):
         return []
     try:
@@ -128,13 +124,12 @@ def _complete(directory: Path, files: tuple[str, ...], subfolder: str) -> Path |
 def _find_or_download(
     name: str,
     data_dir: _Folder,
-    download_dir: Path | None,
     files: tuple[str, ...],
     fetch: Callable[[Path], Path],
     subfolder: str = "",
 ) -> Path:
     """The folder holding ``files`` among the candidates, else the one ``fetch`` fills in data/
-    (or ``download_dir``) or, when that cannot take them, in the one DL101_DATA_DIR names."""
+    or, when that cannot take them, in the one DL101_DATA_DIR names."""
     searched, problems = candidate_dirs(data_dir), []
     for folder in searched:
         try:
@@ -147,18 +142,14 @@ def _find_or_download(
             problems.append(found)
     for problem in problems:  # why a download starts although a folder was given
         print(f"{problem}.")
-    targets = [download_dir] if download_dir else [REPO_DATA_DIR, *_data_dir_variable()]
-    for folder in (targets := list(dict.fromkeys(targets))):
+    for folder in (targets := list(dict.fromkeys([REPO_DATA_DIR, *_data_dir_variable()]))):
         try:
             with _download_lock(folder):  # a second process waits, then uses what the first got
                 if isinstance(found := _complete(folder, files, subfolder), Path):
                     return found
-                # What a killed download (.part) or unpacking (.extract-) left behind.
+                # What a killed download or unpacking left: each works in a folder of its own.
                 for leftover in [*folder.glob(".*.part"), *folder.glob(".extract-*")]:
-                    if leftover.is_dir():
-                        shutil.rmtree(leftover, ignore_errors=True)
-                    else:
-                        leftover.unlink(missing_ok=True)
+                    shutil.rmtree(leftover, ignore_errors=True)
                 return fetch(folder)
         except (OSError, http.client.HTTPException) as error:
             if (code := getattr(error, "errno", None)) not in _FOLDER_PROBLEMS:
@@ -217,125 +208,114 @@ def download(source: Download, destination: Path) -> Path:
     """
     from tqdm.auto import tqdm
 
-    name = destination.name
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{name}.", suffix=".part"))
-    try:
-        with (
-            urllib.request.urlopen(source.url, timeout=60) as response,
-            open(staging / name, "wb") as file,
-        ):
+    with tempfile.TemporaryDirectory(
+        ".part", f".{destination.name}.", destination.parent, ignore_cleanup_errors=True
+    ) as staging:
+        part = Path(staging) / destination.name
+        with urllib.request.urlopen(source.url, timeout=60) as response, open(part, "wb") as file:
             size = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm.wrapattr(file, "write", total=size, desc=name) as counted:
+            with tqdm.wrapattr(file, "write", total=size, desc=destination.name) as counted:
                 shutil.copyfileobj(response, counted)
-        if size is not None and (received := (staging / name).stat().st_size) != size:
+        if size is not None and (received := part.stat().st_size) != size:
             # http.client ends a body cut short by the server without an error.
             raise ConnectionError(f"the connection dropped after {received:,} of {size:,} bytes")
-        if (checksum := _checksum(staging / name, source.algorithm)) != source.checksum:
+        if (checksum := _checksum(part, source.algorithm)) != source.checksum:
             raise DataError(
                 f"The download of {source.url} is corrupt: its {source.algorithm} checksum is "
                 f"{checksum}, but the publisher's is {source.checksum}. Nothing was kept; try "
                 f"again later, or download {Path(source.url).name} by hand and put it, unopened, "
                 f"into {destination.parent}: it is checked and used from there."
             )
-        os.replace(staging / name, destination)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        os.replace(part, destination)
     return destination
 
 
-def extract_tar(archive: Path, member_folder: str, destination_dir: Path) -> Path:
-    """Unpack ``member_folder`` from ``archive`` into ``destination_dir``, all or nothing.
+def _unpack_cifar10(archive: Path, folder: Path, ours: bool) -> Path:
+    """Unpack ``archive`` into ``folder``, all or nothing, then delete it if it is ``ours``.
 
-    The ``data`` filter refuses absolute paths, ``..`` and links out of the staging folder, so a
-    crafted archive writes nowhere else. A damaged archive is a ``DataError``; a disk that cannot
-    take the files, an ``OSError``.
+    The ``data`` filter refuses absolute paths, ``..`` and links out of the staging folder. After
+    the disk's OSError the archive is kept, for the next run to unpack.
     """
-    target = destination_dir / member_folder
-    staging = Path(tempfile.mkdtemp(dir=destination_dir, prefix=".extract-"))
-    try:
+    target = folder / CIFAR10_FOLDER
+    with tempfile.TemporaryDirectory(
+        prefix=".extract-", dir=folder, ignore_cleanup_errors=True
+    ) as staging:
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(staging, filter="data")
-        except tarfile.FilterError as error:
-            raise DataError(f"{archive} tries to write outside its folder ({error}).") from error
         # gzip.BadGzipFile is an OSError, but of the archive, not of the disk.
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-            raise DataError(
-                f"{archive} cannot be unpacked: it is truncated or damaged "
-                f"({type(error).__name__}: {error})."
-            ) from error
-        if not (staging / member_folder).is_dir():
-            raise DataError(f"{archive} does not contain the folder {member_folder}/.")
+            if isinstance(error, tarfile.FilterError):
+                problem = "tries to write outside its folder"
+            else:
+                problem = "cannot be unpacked: it is truncated or damaged"
+            if ours:
+                archive.unlink()
+                advice = (
+                    "It was removed: run again to download it again, or put a copy you "
+                    f"downloaded by hand, unopened, into {folder}."
+                )
+            else:
+                advice = (
+                    "It was kept, as it is yours: replace it with a good copy of the official "
+                    "archive, and run again."
+                )
+            cause = f"{type(error).__name__}: {error}"
+            raise DataError(f"{archive} {problem} ({cause}). {advice}") from error
         if target.exists():
             kept = target.with_name(f"{target.name}.incomplete-{time.strftime('%Y%m%d-%H%M%S')}")
             target.rename(kept)
             print(
                 f"The incomplete {target} was kept aside as {kept.name}; delete it when you like."
             )
-        os.replace(staging / member_folder, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        os.replace(Path(staging) / CIFAR10_FOLDER, target)
+    if ours:
+        archive.unlink()
     return target
 
 
-def find_cifar10(
-    data_dir: _Folder = None, source: Download = CIFAR10_DOWNLOAD, download_dir: Path | None = None
-) -> Path:
+def _is_official(path: Path, source: Download) -> bool:
+    """Whether ``path`` is ``source``'s file; one that cannot be read is passed over, and named."""
+    try:
+        if not path.is_file():
+            return False
+        if _checksum(path, source.algorithm) == source.checksum:
+            return True
+        print(f"{path} is not the official archive (its checksum differs): not used.")
+    except OSError as error:
+        print(f"{path} cannot be read ({error.strerror or error}): not used.")
+    return False
+
+
+def find_cifar10(data_dir: _Folder = None, source: Download = CIFAR10_DOWNLOAD) -> Path:
     """The folder with the CIFAR-10 batch files, downloading them if no candidate has them.
 
-    An official archive in a candidate or the download folder (put there by hand, or kept by a
-    run that could not unpack it) is unpacked instead. Once unpacked, one that was downloaded or
-    lies in the download folder is deleted; one kept elsewhere is the learner's, and stays.
+    An official archive in a candidate folder (put there by hand, or kept by a run that could not
+    unpack it) is unpacked instead, and deleted after only from data/: elsewhere, it is yours.
     """
     file_name = Path(source.url).name
 
     def fetch(folder: Path) -> Path:
-        for archive in (path / file_name for path in [*candidate_dirs(data_dir), folder]):
-            try:  # one that cannot be read is passed over, as a wrong one is
-                if archive.is_file() and _checksum(archive, source.algorithm) == source.checksum:
-                    print(f"Unpacking the official archive found at {archive}.")
-                    ours = archive.parent == (download_dir or REPO_DATA_DIR)
-                    break
-                if archive.is_file():
-                    print(
-                        f"{archive} is not the official archive (its checksum differs): not used."
-                    )
-            except OSError as error:
-                print(f"{archive} cannot be read ({error.strerror or error}): not used.")
-        else:
-            print(f"CIFAR-10 not found locally: downloading it into {folder} (163 MB).")
-            archive, ours = download(source, folder / file_name), True
-        try:
-            unpacked = extract_tar(archive, CIFAR10_FOLDER, folder)
-        except DataError as error:  # a damaged archive; after the disk's OSError it is kept
-            if ours:
-                archive.unlink()
-            raise DataError(
-                f"{error} It was removed: run again to download it again, or put a copy you "
-                f"downloaded by hand, unopened, into {folder}."
-                if ours
-                else f"{error} It was kept, as it is yours: replace it with a good copy of the "
-                "official archive, and run again."
-            ) from error
-        if ours:
-            archive.unlink()
-        return unpacked
+        for archive in dict.fromkeys(
+            path / file_name for path in [*candidate_dirs(data_dir), folder]
+        ):
+            if _is_official(archive, source):
+                print(f"Unpacking the official archive found at {archive}.")
+                return _unpack_cifar10(archive, folder, ours=archive.parent == REPO_DATA_DIR)
+        print(f"CIFAR-10 not found locally: downloading it into {folder} (163 MB).")
+        return _unpack_cifar10(download(source, folder / file_name), folder, ours=True)
 
-    return _find_or_download(
-        "CIFAR-10", data_dir, download_dir, CIFAR10_FILES, fetch, CIFAR10_FOLDER
-    )
+    return _find_or_download("CIFAR-10", data_dir, CIFAR10_FILES, fetch, CIFAR10_FOLDER)
 
 
-def find_mnist(
-    data_dir: _Folder = None, source: Download = MNIST_DOWNLOAD, download_dir: Path | None = None
-) -> Path:
+def find_mnist(data_dir: _Folder = None, source: Download = MNIST_DOWNLOAD) -> Path:
     """The path of ``mnist.npz``, downloading it if no candidate folder has it."""
 
     def fetch(folder: Path) -> Path:
         print(f"MNIST not found locally: downloading it into {folder} (11 MB).")
         return download(source, folder / MNIST_FILE).parent
 
-    return _find_or_download("MNIST", data_dir, download_dir, (MNIST_FILE,), fetch) / MNIST_FILE
+    return _find_or_download("MNIST", data_dir, (MNIST_FILE,), fetch) / MNIST_FILE
 
 
 class _BatchUnpickler(pickle.Unpickler):
@@ -377,7 +357,7 @@ def _reading(path: Path) -> Iterator[None]:
             f"{path} cannot be read ({error.strerror or error}): make it readable, or point "
             f"{DATA_DIR_VARIABLE} at a copy you can read."
         ) from error
-    except _DAMAGE as error:
+    except Exception as error:  # unpickling and numpy raise many kinds on damaged data
         raise _corrupt(path, f"truncated or corrupt ({type(error).__name__}: {error})") from error
 
 
@@ -421,11 +401,8 @@ def load_cifar10(data_dir: _Folder = None) -> _Splits:
 
 
 def load_mnist(data_dir: _Folder = None) -> _Splits:
-    """MNIST as ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28), labels 0-9.
-
-    The arrays of ``keras.datasets.mnist.load_data()``, from wherever the data is; refused,
-    naming the array, when they are not MNIST's.
-    """
+    """MNIST as ``keras.datasets.mnist.load_data()`` gives it, from wherever the data is:
+    ``(x_train, y_train), (x_test, y_test)``, uint8 images (N, 28, 28) and labels 0-9."""
     path = find_mnist(data_dir)
     with _reading(path), np.load(path) as npz:
         arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test")}
@@ -450,9 +427,8 @@ def load_mnist(data_dir: _Folder = None) -> _Splits:
 def cifar10_experiment_data(profile: Profile, data_dir: _Folder = None, seed: int = 0) -> _Splits:
     """CIFAR-10 as the experiment notebooks use it: ``(X, Y), (X_test, Y_test)``, labels one-hot.
 
-    The training set is shuffled (the same way for every notebook, so their runs compare) and cut
-    to the profile's ``train_size``; the test set, cut to its ``validation_size``, serves as the
-    validation set, as in the article.
+    The training set is shuffled the same way for every notebook, so their runs compare; the test
+    set serves as the validation set, as in the article. Both are cut to the profile's sizes.
     """
     (images, labels), (test_images, test_labels) = load_cifar10(data_dir)
     order = np.random.default_rng(seed).permutation(len(images))[: profile.train_size]

@@ -6,21 +6,14 @@ import shutil
 from pathlib import Path
 
 
-def free_amount(folder: Path) -> str:
-    """``"12.3 MB"`` (or ``"4.2 GB"``) free on the disk that holds ``folder``.
-
-    ``folder`` need not exist yet: the nearest folder above it that does is asked.
-    """
+def free_space(folder: Path) -> str:
+    """``"12.3 MB free"`` (or ``"4.2 GB free"``) on the disk that holds ``folder``, which need
+    not exist yet: the nearest folder above it that does is asked."""
     existing = Path(folder)
     while not existing.is_dir() and existing != existing.parent:
         existing = existing.parent
     try:
         free = shutil.disk_usage(existing).free
     except OSError:
-        return "an unknown amount"
-    return f"{free / 1e9:,.1f} GB" if free >= 1e9 else f"{free / 1e6:,.1f} MB"
-
-
-def free_space(folder: Path) -> str:
-    """``"12.3 MB free"``: what a message about a full disk says in brackets."""
-    return f"{free_amount(folder)} free"
+        return "an unknown amount free"
+    return f"{free / 1e9:,.1f} GB free" if free >= 1e9 else f"{free / 1e6:,.1f} MB free"

@@ -1,12 +1,10 @@
-"""Make a hosted Jupyter (Colab, Kaggle) ready for these notebooks; each notebook's first cell runs it.
+"""Make Colab or Kaggle ready for these notebooks; each notebook's first cell runs this file.
 
-The first cell clones the repository and runs this file inside the notebook's kernel
-(``runpy.run_path``), before anything imports dl101, so it uses only the standard library. It installs what the host
-lacks, pinned as in requirements.txt and, for what that pulls in (six, nbformat), constraints.txt,
-and keeps the host's TensorFlow when this project supports
-it: a second TensorFlow takes minutes to install and can break the host's GPU set-up. Then it
-makes the clone the working folder, so a notebook finds dl101, data/ and logs/ as it does on a
-learner's own machine.
+It runs in the notebook's kernel before anything imports dl101, so it uses only the standard
+library. It installs what the host lacks, pinned as in requirements.txt and constraints.txt (for
+what that pulls in: six, nbformat), and keeps a host's TensorFlow this project supports: a second
+one takes minutes to install and can break the host's GPU set-up. The clone becomes the working
+folder, so a notebook finds dl101, data/ and logs/ as on a learner's own machine.
 """
 
 from __future__ import annotations
@@ -21,23 +19,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-
-# TensorFlow versions this project is tested with (README, "What you need").
-SUPPORTED_TENSORFLOW = ("2.19", "2.20")
-
-# What the notebooks import, and the package that provides it. Hosts ship most of them.
+SUPPORTED_TENSORFLOW = ("2.19", "2.20")  # as tested (README, "What you need")
+# What the notebooks import, and the package that provides it. Hosts ship most of them. six is
+# tflearn's, which goes in without its other dependencies (numpy, Pillow).
 NEEDED = {
-    "tflearn": "tflearn",
-    "six": "six",  # tflearn's, installed without its other dependencies (numpy, Pillow)
-    "keras": "keras",
-    "tensorboard": "tensorboard",
-    "scipy": "scipy",
-    "cv2": "opencv-python-headless",
-    "PIL": "pillow",
-    "matplotlib": "matplotlib",
-    "tqdm": "tqdm",
-    "nbformat": "nbformat",
-}
+    "tflearn": "tflearn", "six": "six", "keras": "keras", "tensorboard": "tensorboard",
+    "scipy": "scipy", "cv2": "opencv-python-headless", "PIL": "pillow",
+    "matplotlib": "matplotlib", "tqdm": "tqdm", "nbformat": "nbformat",
+}  # fmt: skip
 
 
 def pinned_versions(*requirements: Path) -> dict[str, str]:
@@ -56,45 +45,27 @@ def tensorflow_supported(installed: str | None) -> bool:
 
 
 def installations(
-    tensorflow: str | None,
-    importable: Callable[[str], bool],
-    pins: Mapping[str, str],
+    tensorflow: str | None, importable: Callable[[str], bool], pins: Mapping[str, str]
 ) -> list[list[str]]:
-    """The ``pip install`` arguments this host needs, one list per call (nothing: ``[]``).
-
-    ``tensorflow`` is the host's TensorFlow version (``None``: none); ``importable`` says whether
-    a module can be imported. tflearn goes in without its dependencies, so that it cannot
-    replace the host's numpy.
-    """
-    calls = []
-    if not tensorflow_supported(tensorflow):
-        calls.append([f"tensorflow=={pins['tensorflow']}"])
+    """The ``pip install`` arguments for a host with ``tensorflow`` (a version, or ``None``) where
+    ``importable`` says which modules import, one list per call; tflearn's cannot replace numpy."""
+    calls = [] if tensorflow_supported(tensorflow) else [[f"tensorflow=={pins['tensorflow']}"]]
     missing = [package for module, package in NEEDED.items() if not importable(module)]
     if "tflearn" in missing:
         calls.append(["--no-deps", f"tflearn=={pins['tflearn']}"])
-    others = [f"{package}=={pins[package]}" for package in missing if package != "tflearn"]
-    if others:
+    if others := [f"{package}=={pins[package]}" for package in missing if package != "tflearn"]:
         calls.append(others)
     return calls
 
 
-def _importable(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
-def _host_tensorflow() -> str | None:
-    try:
-        return importlib.metadata.version("tensorflow")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def main() -> None:
-    tensorflow = _host_tensorflow()
+    try:
+        tensorflow: str | None = importlib.metadata.version("tensorflow")
+    except importlib.metadata.PackageNotFoundError:
+        tensorflow = None
+    pins = pinned_versions(REPO / "constraints.txt", REPO / "requirements.txt")
     calls = installations(
-        tensorflow,
-        _importable,
-        pinned_versions(REPO / "constraints.txt", REPO / "requirements.txt"),
+        tensorflow, lambda module: importlib.util.find_spec(module) is not None, pins
     )
     for arguments in calls:
         command = [sys.executable, "-m", "pip", "install", "--quiet", *arguments]
@@ -106,11 +77,10 @@ def main() -> None:
             )
     importlib.invalidate_caches()
     installed = [argument for arguments in calls for argument in arguments if "==" in argument]
-    kept = (
-        "" if not tensorflow_supported(tensorflow) else f"; kept the host's TensorFlow {tensorflow}"
-    )
+    supported = tensorflow_supported(tensorflow)
+    kept = f"; kept the host's TensorFlow {tensorflow}" if supported else ""
     print(f"Set up {REPO.name} in {REPO}: installed {', '.join(installed) or 'nothing'}{kept}.")
-    if calls and any(arguments[0].startswith("tensorflow") for arguments in calls):
+    if not supported:
         print("TensorFlow was installed: restart the session (Runtime > Restart session) once.")
     os.chdir(REPO)
     if str(REPO) not in sys.path:

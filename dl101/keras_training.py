@@ -1,10 +1,8 @@
 """Keras' side of the measured training pass: training accuracy measured as validation is.
 
-Keras reports a training accuracy that is a running average over the epoch's batches, taken
-while the weights change, with dropout and augmentation on: not comparable with the validation
-accuracy, measured at the end of the epoch on plain images. :class:`MeasuredTraining` measures
-the training images the same way as validation, as the CIFAR-10 notebooks do. It does not
-import tflearn, which the Keras notebook must never load.
+Keras reports a training accuracy averaged over the epoch's batches while the weights change,
+with dropout and augmentation on: not comparable with validation's, measured at the end of the
+epoch on plain images. No tflearn here: the Keras notebook must never load it.
 """
 
 from __future__ import annotations
@@ -18,13 +16,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Its folder sits beside Keras' "train" and "validation": TensorBoard then draws it on the same
-# card as validation ("epoch_accuracy"), one line per folder.
-
 
 class MeasuredTraining(keras.callbacks.Callback):
     """After every epoch, log accuracy and loss on the first 10,000 training images, in inference
-    mode (dropout and augmentation off), under ``<run>/training_pass``."""
+    mode, under ``<run>/training_pass``: beside Keras' "train" and "validation" folders,
+    TensorBoard draws it on the same card as validation's "epoch_accuracy"."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, run: Run) -> None:
         super().__init__()

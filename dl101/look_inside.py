@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dl101.pictures import ShownFigure, class_numbers
+from dl101.pictures import ShownFigure, class_numbers, stretched
 
 import numpy as np
 
@@ -21,73 +21,35 @@ def _is_tflearn(model: Any) -> bool:
     return hasattr(model, "train_ops") and hasattr(model, "session")
 
 
-def _tflearn_layer(model: Any, kind: str, number: int) -> tuple[Any, list[Any]]:
-    """The output tensor and weights of the ``number``-th layer (from 0) whose name starts with ``kind``."""
-    graph = model.session.graph
-    names = [
-        key.removeprefix("layer_tensor/")
-        for key in graph.get_all_collection_keys()
-        if key.startswith("layer_tensor/") and key.removeprefix("layer_tensor/").startswith(kind)
-    ]
-    if number >= len(names):
-        raise ValueError(f"The network has {len(names)} {kind} layers, not {number + 1}.")
-    name = names[number]
-    return graph.get_collection(f"layer_tensor/{name}")[-1], graph.get_collection(
-        f"layer_variables/{name}"
-    )
-
-
-def _tflearn_inputs(model: Any, images: np.ndarray) -> dict[Any, np.ndarray]:
-    """The feed for ``images``, preprocessed as in training (never augmented)."""
-    (placeholder,) = model.inputs
-    graph = model.session.graph
-    batch = np.array(images, dtype=np.float32, copy=True)
-    for preprocessing in graph.get_collection("data_preprocessing"):
-        if preprocessing is not None:
-            batch = preprocessing.apply(batch)
-    return {placeholder: batch}
+def _convolution(model: Any, number: int) -> Any:
+    """The ``number``-th convolution (from 0): a Keras layer, or the name tflearn gave it."""
+    if _is_tflearn(model):  # its graph's collections "layer_tensor/Conv2D", "…/Conv2D_1", ...
+        keys = model.session.graph.get_all_collection_keys()
+        found = [key.partition("/")[2] for key in keys if key.startswith("layer_tensor/Conv2D")]
+    else:
+        found = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    if number >= len(found):
+        raise ValueError(f"The network has {len(found)} Conv2D layers, not {number + 1}.")
+    return found[number]
 
 
 def predict(model: Any, images: np.ndarray) -> np.ndarray:
     """Class probabilities for ``images``, a few hundred at a time."""
-    batches = []
-    for start in range(0, len(images), PREDICTION_BATCH):
-        batch = images[start : start + PREDICTION_BATCH]
-        if _is_tflearn(model):
-            batches.append(np.asarray(model.predict(batch)))
-        else:
-            batches.append(np.asarray(model.predict(batch, verbose=0)))
-    return np.concatenate(batches)
-
-
-def _first_convolution_weights(model: Any) -> np.ndarray:
-    """The first convolution's filters as (height, width, input channels, filters)."""
-    if _is_tflearn(model):
-        _, variables = _tflearn_layer(model, "Conv2D", 0)
-        return np.asarray(model.get_weights(variables[0]))
-    for layer in model.layers:
-        if type(layer).__name__ == "Conv2D":
-            return np.asarray(layer.get_weights()[0])
-    raise ValueError("The model has no Conv2D layer.")
+    quiet = {} if _is_tflearn(model) else {"verbose": 0}
+    batches = range(0, len(images), PREDICTION_BATCH)
+    return np.concatenate(
+        [np.asarray(model.predict(images[at : at + PREDICTION_BATCH], **quiet)) for at in batches]
+    )
 
 
 def _grid(count: int, columns: int, size: float, title: str) -> tuple[ShownFigure, np.ndarray]:
     rows = -(-count // columns)
     figure = ShownFigure(figsize=(columns * size, rows * size + 0.5), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for panel in axes:
-        panel.set_xticks([])
-        panel.set_yticks([])
-    for panel in axes[count:]:
-        panel.set_visible(False)
+    for index, panel in enumerate(axes):
+        panel.set(xticks=[], yticks=[], visible=index < count)
     figure.suptitle(title)
     return figure, axes[:count]
-
-
-def _scaled(values: np.ndarray) -> np.ndarray:
-    """``values`` stretched to [0, 1], so weak and strong filters are equally visible."""
-    low, high = float(values.min()), float(values.max())
-    return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
 def first_layer_filters(model: Any, columns: int = 8) -> ShownFigure:
@@ -96,10 +58,16 @@ def first_layer_filters(model: Any, columns: int = 8) -> ShownFigure:
     A colour filter is drawn in colour: a reddish patch responds to red, a light-dark stripe to
     an edge in that direction. A filter of a grey image is drawn in grey.
     """
-    weights = _first_convolution_weights(model)
+    convolution = _convolution(model, 0)
+    if _is_tflearn(model):
+        weights = model.session.graph.get_collection(f"layer_variables/{convolution}")[0]
+        weights = np.asarray(model.get_weights(weights))  # (height, width, channels, filters)
+    else:
+        weights = np.asarray(convolution.get_weights()[0])
     figure, axes = _grid(weights.shape[-1], columns, 0.9, "What the first layer's filters look for")
     for index, panel in enumerate(axes):
-        kernel = _scaled(weights[..., index])
+        # Each filter stretched to its own range, so weak and strong ones are equally visible.
+        kernel = stretched(weights[..., index])
         if kernel.shape[-1] == 3:
             panel.imshow(kernel, interpolation="nearest")
         else:
@@ -113,14 +81,20 @@ def feature_maps(model: Any, image: np.ndarray, layer: int = 0, maps: int = 16) 
     Bright is a strong response. The first layer's maps still look like the image (edges,
     colours); a deeper layer's are smaller and answer to larger, more abstract patterns.
     """
+    convolution = _convolution(model, layer)
     if _is_tflearn(model):
-        tensor, _ = _tflearn_layer(model, "Conv2D", layer)
-        outputs = model.session.run(tensor, _tflearn_inputs(model, image[None]))[0]
+        graph = model.session.graph
+        batch = image[None].astype(np.float32)  # a copy: preprocessing may change it in place
+        for preprocessing in graph.get_collection("data_preprocessing"):  # as in training
+            if preprocessing is not None:
+                batch = preprocessing.apply(batch)
+        (placeholder,) = model.inputs
+        output = graph.get_collection(f"layer_tensor/{convolution}")[-1]
+        outputs = model.session.run(output, {placeholder: batch})[0]
     else:
         import keras
 
-        convolutions = [lyr for lyr in model.layers if type(lyr).__name__ == "Conv2D"]
-        probe = keras.Model(inputs=model.inputs, outputs=convolutions[layer].output)
+        probe = keras.Model(inputs=model.inputs, outputs=convolution.output)
         outputs = np.asarray(probe.predict(image[None], verbose=0))[0]
     shown = min(maps, outputs.shape[-1])
     height, width = outputs.shape[:2]
@@ -132,36 +106,6 @@ def feature_maps(model: Any, image: np.ndarray, layer: int = 0, maps: int = 16) 
     axes[0].set_title("the image", fontsize=8)
     for index, panel in enumerate(axes[1:]):
         panel.imshow(outputs[..., index], cmap="viridis")
-    return figure
-
-
-def confusion_counts(model: Any, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """``counts[true, answered]``: how often each class was answered as each class."""
-    classes = class_numbers(labels)
-    answers = np.argmax(predict(model, images), axis=1)
-    # One-hot labels say how many classes there are; plain numbers only how many were seen.
-    size = labels.shape[1] if np.ndim(labels) == 2 else max(classes.max(), answers.max()) + 1
-    counts = np.zeros((size, size), dtype=np.int64)
-    np.add.at(counts, (classes, answers), 1)
-    return counts
-
-
-def show_confusion_matrix(counts: np.ndarray, class_names: Sequence[str]) -> ShownFigure:
-    """``counts`` as a coloured table: right answers on the diagonal, mix-ups off it."""
-    figure = ShownFigure(figsize=(7, 6), layout="constrained")
-    axes = figure.subplots()
-    image = axes.imshow(counts, cmap="Blues")
-    figure.colorbar(image, ax=axes, label="validation images")
-    ticks = range(len(class_names))
-    axes.set_xticks(ticks, class_names, rotation=45, ha="right")
-    axes.set_yticks(ticks, class_names)
-    axes.set(xlabel="the network's answer", ylabel="the true class")
-    threshold = counts.max() / 2
-    for (row, column), count in np.ndenumerate(counts):
-        color = "white" if count > threshold else "black"
-        axes.text(column, row, str(count), ha="center", va="center", fontsize=7, color=color)
-    accuracy = np.trace(counts) / counts.sum()
-    axes.set_title(f"Confusion matrix: {accuracy:.1%} right on {counts.sum():,} images")
     return figure
 
 
@@ -183,17 +127,27 @@ def confusion_matrix(
     model: Any, images: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
 ) -> ShownFigure:
     """Which classes the model mixes up, on ``images``: one row per true class, and in words."""
-    counts = confusion_counts(model, images, labels)
+    answers = np.argmax(predict(model, images), axis=1)
+    classes = len(class_names)
+    counts = np.bincount(class_numbers(labels) * classes + answers, minlength=classes**2)
+    counts = counts.reshape(classes, classes)  # counts[true, answered]
     print(mix_ups(counts, class_names))
-    return show_confusion_matrix(counts, class_names)
+    figure = ShownFigure(figsize=(7, 6), layout="constrained")
+    axes = figure.subplots()
+    figure.colorbar(axes.imshow(counts, cmap="Blues"), ax=axes, label="validation images")
+    axes.set_xticks(range(classes), class_names, rotation=45, ha="right")
+    axes.set_yticks(range(classes), class_names)
+    axes.set(xlabel="the network's answer", ylabel="the true class")
+    for (row, column), count in np.ndenumerate(counts):
+        color = "white" if count > counts.max() / 2 else "black"
+        axes.text(column, row, str(count), ha="center", va="center", fontsize=7, color=color)
+    accuracy = np.trace(counts) / counts.sum()
+    axes.set_title(f"Confusion matrix: {accuracy:.1%} right on {counts.sum():,} images")
+    return figure
 
 
 def mistakes(
-    model: Any,
-    images: np.ndarray,
-    labels: np.ndarray,
-    class_names: Sequence[str],
-    count: int = 16,
+    model: Any, images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], count: int = 16
 ) -> ShownFigure:
     """The first ``count`` images the model got wrong, with its answer, how sure it was, the truth."""
     classes = class_numbers(labels)

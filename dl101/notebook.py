@@ -17,43 +17,28 @@ from dl101.runs import log_dir
 
 def shown_path(path: Path) -> str:
     """``path`` relative to the repository when it is inside it: what a notebook prints."""
-    try:
-        return str(path.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def let_magics_find_tensorboard() -> None:
-    """Put the kernel's own ``tensorboard`` program first on ``PATH``, where ``%tensorboard`` looks.
-
-    Jupyter started as ``.venv/bin/jupyter lab``, without activating the environment, gives its
-    kernels a ``PATH`` without ``.venv/bin``, so the magic could not start TensorBoard.
-    """
-    folder = os.path.dirname(sys.executable)
-    if shutil.which("tensorboard", path=folder) is None:
-        return  # a host whose TensorBoard is elsewhere: leave PATH as it is
-    path = os.environ.get("PATH", "")
-    if path.split(os.pathsep)[0] != folder:
-        os.environ["PATH"] = os.pathsep.join([folder, path]) if path else folder
+    return str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path)
 
 
 def check_setup() -> None:
     """Check Python and print the versions of the libraries and where TensorBoard logs go."""
     if problem := python_check.problem(sys.version_info[:3]):
         raise RuntimeError(problem)
-    framework = ("tflearn", version("tflearn")) if "tflearn" in sys.modules else None
-    if framework is None:
-        framework = ("Keras", version("keras"))
-    print(f"TensorFlow {version('tensorflow')} | {framework[0]} {framework[1]}")
+    framework = "tflearn" if "tflearn" in sys.modules else "Keras"
+    print(f"TensorFlow {version('tensorflow')} | {framework} {version(framework)}")
     print(f"TensorBoard logs go to {shown_path(log_dir())}")
-    let_magics_find_tensorboard()
+    # Jupyter started as .venv/bin/jupyter, without activating the environment, gives its kernels
+    # a PATH without .venv/bin, where %tensorboard looks for the program: put the kernel's first.
+    folder = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if shutil.which("tensorboard", path=folder) and path.split(os.pathsep)[0] != folder:
+        os.environ["PATH"] = os.pathsep.join([folder, path]) if path else folder
 
 
 def prepare_notebook(profile_name: str | None = None, dataset: str = "cifar10") -> Profile:
-    """:func:`check_setup`, then choose and announce the run profile.
+    """:func:`check_setup`, then choose the run profile (``None``: automatically) and announce it.
 
-    ``profile_name`` is the notebook's parameter (``None`` chooses automatically); ``dataset``
-    (``"cifar10"`` or ``"mnist"``) says which of the profile's sizes the notebook uses.
+    ``dataset``, ``"cifar10"`` or ``"mnist"``, says which of the profile's sizes are announced.
     """
     check_setup()
     profile = choose_profile(profile_name)

@@ -27,6 +27,12 @@ def class_numbers(labels: np.ndarray) -> np.ndarray:
     return np.argmax(labels, axis=1) if np.ndim(labels) == 2 else np.asarray(labels)
 
 
+def stretched(values: np.ndarray) -> np.ndarray:
+    """``values`` stretched from their lowest to their highest to [0, 1] (all 0 if all equal)."""
+    low, high = np.min(values), np.max(values)
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
 def sample_images(
     images: np.ndarray,
     labels: np.ndarray,
@@ -48,8 +54,7 @@ def sample_images(
     for row, name in enumerate(class_names):
         examples = np.flatnonzero(classes == row)[:per_class]
         for column, axes in enumerate(grid[row]):
-            axes.set_xticks([])
-            axes.set_yticks([])
+            axes.set(xticks=[], yticks=[])
             axes.spines[:].set_visible(False)
             if column < len(examples):
                 image = images[examples[column]] / scale
@@ -72,13 +77,10 @@ def side_by_side(images: Mapping[str, np.ndarray], title: str | None = None) -> 
     for axes, (label, image) in zip(
         figure.subplots(1, len(images), squeeze=False)[0], images.items(), strict=True
     ):
-        low, high = float(np.min(image)), float(np.max(image))
-        shown = (image - low) / (high - low) if high > low else np.zeros_like(image)
-        axes.imshow(shown, cmap="gray", interpolation="nearest")
+        axes.imshow(stretched(image), cmap="gray", interpolation="nearest")
         height, width = np.shape(image)[:2]
         axes.set_title(f"{label}\n{height} x {width} pixels", fontsize=9)
-        axes.set_xticks([])
-        axes.set_yticks([])
+        axes.set(xticks=[], yticks=[])
     if title:
         figure.suptitle(title)
     return figure

@@ -17,10 +17,7 @@ AUTO = "auto"
 
 @dataclass(frozen=True)
 class Profile:
-    """Training settings: ``epochs`` and sizes for CIFAR-10, ``mnist_*`` for the Keras notebook.
-
-    A size of ``None`` means the whole set, so ``images[: profile.train_size]`` always works.
-    """
+    """Epochs and sizes for CIFAR-10, ``mnist_*`` for MNIST; a size of ``None``: the whole set."""
 
     name: str
     epochs: int
@@ -64,16 +61,13 @@ def gpu_available() -> bool:
 
 
 def requested_name(requested: str | None = None) -> str:
-    """The profile asked for, checked but not resolved: ``requested``, else ``$DL101_PROFILE``.
+    """The profile asked for, else ``$DL101_PROFILE``, else ``"auto"``: checked, not resolved.
 
-    Returns ``"auto"`` when neither names one. Raises ``TypeError`` for a ``requested`` that is
-    neither a string nor ``None`` (papermill's ``-p profile_name 3`` passes the int 3), and
-    ``ValueError`` for a name that is no profile. Cheap: it never imports TensorFlow, so a
-    script can check what it was given before it starts or creates anything.
+    It never imports TensorFlow, so a script can check what it was given before it starts.
     """
     choices = ", ".join([*PROFILES, AUTO])
     if requested is not None and not isinstance(requested, str):
-        raise TypeError(
+        raise TypeError(  # papermill's -p profile_name 3 passes the int 3
             f"profile_name must be a run profile's name, as a string ({choices}), or None to "
             f"choose automatically; it is the {type(requested).__name__} {requested!r}."
         )
@@ -84,11 +78,7 @@ def requested_name(requested: str | None = None) -> str:
 
 
 def choose_profile(requested: str | None = None) -> Profile:
-    """The profile to run: ``requested`` (a notebook parameter), else ``$DL101_PROFILE``, else auto.
-
-    Auto means ``full`` on a machine with a GPU and ``cpu`` without one. ``requested`` must be a
-    string or ``None`` (see :func:`requested_name`, which says what is wrong otherwise).
-    """
+    """The profile :func:`requested_name` gives; auto: ``full`` with a GPU, ``cpu`` without."""
     name = requested_name(requested)
     if name == AUTO:
         name = "full" if gpu_available() else "cpu"

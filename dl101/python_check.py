@@ -1,9 +1,8 @@
 """Refuse a Python the project cannot run on, naming the range it supports.
 
 The range is written once, as ``requires-python`` in ``pyproject.toml``. ``make`` runs this file
-with the interpreter it is about to build ``.venv`` from, before any library is installed, and
-perhaps with a Python too old for ``tomllib``: so it reads that one line with the standard
-library alone. Each notebook's first check (:func:`dl101.notebook.check_setup`) asks it too.
+with the interpreter it is about to build ``.venv`` from, before any library is installed and
+perhaps too old for ``tomllib``, so it reads that one line with the standard library alone.
 """
 
 from __future__ import annotations
@@ -15,26 +14,20 @@ from pathlib import Path
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
-def supported_range(pyproject: Path = PYPROJECT) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(oldest supported, first unsupported) versions, from ``requires-python = ">=A,<B"``."""
-    match = re.search(r'^requires-python = ">=([\d.]+),<([\d.]+)"', pyproject.read_text(), re.M)
-    if match is None:
-        raise ValueError(f'{pyproject} has no line requires-python = ">=A,<B".')
-    oldest, too_new = (tuple(int(part) for part in bound.split(".")) for bound in match.groups())
-    return oldest, too_new
-
-
 def problem(version: tuple[int, ...]) -> str | None:
     """Why ``version`` cannot run the project, or ``None`` when it can."""
-    oldest, too_new = supported_range()
-    shown, oldest_shown = ".".join(map(str, version[:3])), ".".join(map(str, oldest))
-    supported = f"{oldest_shown} up to (not including) {'.'.join(map(str, too_new))}"
-    if tuple(version[: len(oldest)]) < oldest:
+    found = re.search(r'^requires-python = ">=([\d.]+),<([\d.]+)"', PYPROJECT.read_text(), re.M)
+    if found is None:
+        raise ValueError(f'{PYPROJECT} has no line requires-python = ">=A,<B".')
+    oldest, too_new = found.groups()
+    shown = ".".join(map(str, version[:3]))
+    supported = f"{oldest} up to (not including) {too_new}"
+    if version < tuple(map(int, oldest.split("."))):
         return (
             f"Python {shown} is too old: this project supports {supported}. Install a newer "
             "Python (for make: make PYTHON=/path/to/python3), or choose another kernel."
         )
-    if tuple(version[: len(too_new)]) >= too_new:
+    if version >= tuple(map(int, too_new.split("."))):
         return (
             f"Python {shown} is too new for the pinned TensorFlow: this project supports "
             f"{supported}, for example make PYTHON=python3.11."

@@ -7,6 +7,7 @@ and the table says what produced each number.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,10 +15,7 @@ from dl101.pictures import ShownFigure
 from dl101.runs import Run, open_run
 from dl101.tensorboard_logs import (
     TFLEARN_RUNNING_AVERAGES,
-    Curve,
-    Curves,
     DamagedLogError,
-    Metrics,
     is_finished,
     metrics_of,
     read_scalars,
@@ -45,21 +43,15 @@ def summarize(run: Run) -> RunNumbers:
     """
     curves = read_scalars(run)
     metrics = metrics_of(curves)
-    missing = [
-        tag for tag in (metrics.train_accuracy, metrics.validation_accuracy) if tag not in curves
-    ]
-    if missing and curves.damaged:
-        raise DamagedLogError(
-            f"{run.folder} has no {', '.join(missing)} curve: "
-            f"{'; '.join(map(str, curves.damage))}, and nothing of it was logged before the "
-            f"damage. {what_to_do(curves.damage)}"
-        )
-    if missing:
-        raise KeyError(
-            f"{run.folder} has no {', '.join(missing)} curve; it has {', '.join(sorted(curves))}."
-        )
-    validation = curves[metrics.validation_accuracy]
-    training = curves[metrics.train_accuracy]
+    tags = (metrics.train_accuracy, metrics.validation_accuracy)
+    if missing := ", ".join(tag for tag in tags if tag not in curves):
+        if curves.damaged:
+            raise DamagedLogError(
+                f"{run.folder} has no {missing} curve: {'; '.join(map(str, curves.damage))}, "
+                f"and nothing of it was logged before the damage. {what_to_do(curves.damage)}"
+            )
+        raise KeyError(f"{run.folder} has no {missing} curve; it has {', '.join(sorted(curves))}.")
+    training, validation = (curves[tag] for tag in tags)
     last_in_epoch = np.searchsorted(training.steps, validation.steps, side="right") - 1
     epochs = len(validation.values)
     if metrics != TFLEARN_RUNNING_AVERAGES:
@@ -91,16 +83,12 @@ class ResultsTable:
 
     rows: tuple[RunNumbers, ...]
 
-    def _shared_settings(self) -> dict[str, object]:
-        first = dict(self.rows[0].settings) if self.rows else {}
-        return {
+    def to_markdown(self) -> str:
+        shared = {
             key: value
-            for key, value in first.items()
+            for key, value in (self.rows[0].settings.items() if self.rows else ())
             if all(row.settings.get(key) == value for row in self.rows)
         }
-
-    def to_markdown(self) -> str:
-        shared = self._shared_settings()
         lines = [
             "| run | final validation accuracy | best validation accuracy "
             "| final training accuracy | gap (train − validation) | wall time | settings |",
@@ -108,9 +96,7 @@ class ResultsTable:
         ]
         for row in self.rows:
             own = ", ".join(
-                _setting_text(key, value)
-                for key, value in row.settings.items()
-                if key not in shared
+                _setting_text(*item) for item in row.settings.items() if item[0] not in shared
             )
             name = f"{row.name} (partial: {row.shortfall})" if row.partial else row.name
             lines.append(
@@ -118,19 +104,13 @@ class ResultsTable:
                 f"| {row.best_validation_accuracy:.3f} | {row.final_train_accuracy:.3f} "
                 f"| {row.gap:+.3f} | {minutes(row.wall_time_seconds)} | {own} |"
             )
-        for row in self.rows:
-            if row.partial:
-                lines += ["", row.partial_note()]
+        lines += [line for row in self.rows if row.partial for line in ("", row.partial_note())]
         if shared:
             settings = ", ".join(_setting_text(key, value) for key, value in shared.items())
             lines += ["", f"Every run: {settings}."]
         return "\n".join(lines)
 
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
-
-    def __repr__(self) -> str:
-        return self.to_markdown()
+    _repr_markdown_ = __repr__ = to_markdown
 
     def __getitem__(self, name: str) -> RunNumbers:
         for row in self.rows:
@@ -146,17 +126,28 @@ def results_table(runs: Sequence[Run]) -> ResultsTable:
     return ResultsTable(tuple(summarize(run) for run in runs))
 
 
-def _damage_of(run: Run) -> str | None:
-    """Why ``run``'s logs cannot be trusted for a comparison, if a damaged event file is why."""
+def _why_not_compared(other: Run | None, runs: Sequence[Run]) -> str:
+    """Why the partner run ``other`` would not compare fairly with ``runs`` (``""``: it would)."""
     try:
-        curves = read_scalars(run)
+        if other is not None and read_scalars(other).damaged:
+            return "has a damaged event file: its curves stop early"
     except DamagedLogError:
         return "has a damaged event file, with no curve that can be read"
     except FileNotFoundError:
-        return None
-    if curves.damaged:
-        return "has a damaged event file: its curves stop early"
-    return None
+        pass  # not trained: said below
+    if other is None or validated_epochs(other) == 0:
+        return "has not been run yet"
+    if not is_finished(other):
+        return (
+            f"has not finished ({validated_epochs(other)} of {other.epochs} epochs: it is "
+            "still training, or was interrupted)"
+        )
+    profile = runs[0].profile if runs else None
+    if other.profile != profile:
+        return f"ran in the {other.profile} profile, this one in {profile}"
+    if runs and other.seed != runs[0].seed:
+        return f"ran with seed {other.seed}, this one with seed {runs[0].seed}"
+    return ""
 
 
 def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> list[Run]:
@@ -165,24 +156,11 @@ def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> l
     Otherwise ``runs`` alone, after a line that says which notebook to run: a partner run that
     is still training, was interrupted, or used another profile would compare unfairly.
     """
-    profile = runs[0].profile if runs else None
     other = open_run(partner)
-    damaged = _damage_of(other) if other is not None else None
-    if damaged:
-        reason = damaged
-    elif other is None or validated_epochs(other) == 0:
-        reason = "has not been run yet"
-    elif not is_finished(other):
-        reason = (
-            f"has not finished ({validated_epochs(other)} of {other.epochs} epochs: it is "
-            "still training, or was interrupted)"
-        )
-    elif other.profile != profile:
-        reason = f"ran in the {other.profile} profile, this one in {profile}"
-    elif runs and other.seed != runs[0].seed:
-        reason = f"ran with seed {other.seed}, this one with seed {runs[0].seed}"
-    else:
+    reason = _why_not_compared(other, runs)
+    if other is not None and not reason:
         return [*runs, other]
+    profile = runs[0].profile if runs else None
     print(
         f"Not compared with {partner}: that run {reason}. To compare, run {notebook} "
         f"in the {profile} profile, then re-run the cells below."
@@ -191,18 +169,6 @@ def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> l
 
 
 X_AXIS_LABELS = {"epoch": "epoch", "time": "seconds since the run started", "step": "training step"}
-
-
-def _x_values(curve: Curve, curves: Curves, metrics: Metrics, x_axis: str) -> np.ndarray:
-    """Where a curve's points go along the x axis: epoch, training step, or seconds since start."""
-    if x_axis == "time":
-        return curve.wall_times - start_time(curves)
-    if x_axis == "step":
-        return curve.steps
-    if metrics.steps_are_epochs:
-        return curve.steps + 1.0
-    # tflearn validates once at the end of every epoch, so its first step is one epoch long.
-    return curve.steps / curves[metrics.validation_accuracy].steps[0]
 
 
 def plot_runs(
@@ -223,7 +189,7 @@ def plot_runs(
         metrics.steps_are_epochs
         or all(metrics.validation_accuracy in curves for curves in run_curves.values())
     ):
-        x_axis = "step"
+        x_axis = "step"  # tflearn runs without validation: nothing says where an epoch ends
     logged = [
         (quantity, tags)
         for quantity, tags in (
@@ -232,29 +198,35 @@ def plot_runs(
         )
         if any(tag in curves for curves in run_curves.values() for tag in tags)
     ]
-    rows_of_legend = -(-2 * len(runs) // 4)
-    height = 4.5 + 0.25 * rows_of_legend
-    figure = ShownFigure(figsize=(6 * len(logged), height), layout="constrained")
+    legend_rows = math.ceil(len(runs) / 2)  # a training and a validation line per run, 4 a row
+    figure = ShownFigure(figsize=(6 * len(logged), 4.5 + 0.25 * legend_rows), layout="constrained")
     all_axes = figure.subplots(1, len(logged), squeeze=False)[0]
     for axes, (quantity, tags) in zip(all_axes, logged, strict=True):
         for index, (name, curves) in enumerate(run_curves.items()):
             for tag, style, kind in zip(tags, ("--", "-"), ("training", "validation"), strict=True):
                 if tag not in curves:
                     continue
-                x = _x_values(curves[tag], curves, metrics, x_axis)
+                curve = curves[tag]
+                if x_axis == "time":
+                    x = curve.wall_times - start_time(curves)
+                elif x_axis == "step":
+                    x = curve.steps
+                elif metrics.steps_are_epochs:
+                    x = curve.steps + 1.0
+                else:  # tflearn validates once at the end of every epoch: its first step is one
+                    x = curve.steps / curves[metrics.validation_accuracy].steps[0]
                 marker = "o" if len(x) < 30 else None  # few points: show each one
                 label = f"{name} ({kind})"
-                axes.plot(
-                    x, curves[tag].values, style, color=f"C{index}", marker=marker, label=label
-                )
+                axes.plot(x, curve.values, style, color=f"C{index}", marker=marker, label=label)
         axes.set(xlabel=X_AXIS_LABELS[x_axis], ylabel=quantity)
         if quantity == "loss" and log_loss:
             axes.set_yscale("log")
         axes.grid(alpha=0.3)
     # One legend for both panels, below them, so that it never covers a curve.
     handles, labels = all_axes[0].get_legend_handles_labels()
-    columns = min(4, len(labels))
-    figure.legend(handles, labels, loc="outside lower center", ncols=columns, fontsize="small")
+    figure.legend(
+        handles, labels, loc="outside lower center", ncols=min(4, len(labels)), fontsize="small"
+    )
     if title:
         figure.suptitle(title)
     return figure

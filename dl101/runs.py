@@ -1,36 +1,41 @@
 """Training runs: one shared log directory, a fresh folder per run, and the settings it trained with.
 
-All notebooks write under the same directory, so a single ``tensorboard --logdir ...``
-compares every experiment. A :class:`Run` is created before its model: the notebook states each
-setting once (``experiment.new_run("with_dropout", batch_size=96, learning_rate=0.001)``), the
-run records it beside its logs, and the model and ``fit`` read it back from the run
-(``run.batch_size``). So the settings a table shows are, by construction, the ones that trained.
-
-tflearn appends to whatever is already in a run's folder, so re-running a notebook would draw
-the new curves on top of the old ones: :func:`new_run` moves an earlier run of the same name
-aside first and says so.
+All notebooks log under one directory, so one ``tensorboard --logdir ...`` compares every
+experiment. A notebook states each setting once, in ``experiment.new_run("with_dropout",
+batch_size=96)``; the run records it beside its logs and the model reads it back
+(``run.batch_size``), so the settings a table shows are, by construction, the ones that trained.
+tflearn appends to whatever a run's folder holds, so :func:`new_run` first moves an earlier run
+of the same name aside, and says so: a re-run never draws its curves over the old ones.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath
-from typing import Any
+from typing import IO, Any
+from urllib.parse import quote, unquote
 
-from dl101 import in_use, paths
+from dl101 import paths
 from dl101.disk_space import free_space
 from dl101.profiles import Profile
+
+if sys.platform != "win32":
+    import fcntl
 
 LOG_DIR_VARIABLE = "DL101_LOG_DIR"
 PREVIOUS_RUN_MARKER = ".previous-"
 SETTINGS_FILE = "run_settings.json"
+# Where runs in use are locked (see _claim): hidden, so TensorBoard sees no extra files.
+LOCKS_FOLDER = ".runs-in-use"
 # Every model is seeded with this unless a run says otherwise, so a notebook re-run on the same
 # machine draws the same curves as closely as the framework allows.
 DEFAULT_SEED = 0
@@ -47,6 +52,8 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
 }
 # What an Experiment records for every run it makes; the rest are the run's own settings.
 EXPERIMENT_SETTINGS = ("profile", "epochs", "training_examples", "seed")
+# The lock files of the runs this process holds, kept open: closing one releases its lock.
+_held: dict[Path, IO[str]] = {}
 
 
 def log_dir() -> Path:
@@ -57,30 +64,34 @@ def log_dir() -> Path:
 
 
 def check_log_dir(folder: Path | None = None) -> Path:
-    """The log directory, created if need be; a clear error when it cannot be written to or is full.
+    """The log directory, created if need be; a clear error if it is full or cannot be written to.
 
     Creating a file still works on a full disk, so the free space is asked too.
     """
     folder = folder or log_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):  # gone when closed, even if this process dies
-            pass
+        tempfile.TemporaryFile(dir=folder).close()  # leaves nothing, even if this process dies
         if shutil.disk_usage(folder).free < PROBE_BYTES:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     except OSError as error:
-        if error.errno == errno.ENOSPC:
-            raise RuntimeError(
-                f"TensorBoard logs cannot be written to {folder}: its disk is full "
-                f"({free_space(folder)}). Free some space, or set {LOG_DIR_VARIABLE} to a folder "
-                "on another disk."
-            ) from None
-        raise RuntimeError(
-            f"TensorBoard logs cannot be written to {folder} ({error.strerror or error}). "
-            f"Set {LOG_DIR_VARIABLE} to a folder you can write to, for example "
-            f"export {LOG_DIR_VARIABLE}=~/dl101-logs"
-        ) from None
+        raise _cannot_write(folder, error) from None
     return folder
+
+
+def _cannot_write(folder: Path, error: OSError) -> RuntimeError:
+    """The error that says why logs cannot be written to ``folder`` (a full disk?) and what to do."""
+    if error.errno == errno.ENOSPC:
+        return RuntimeError(
+            f"TensorBoard logs cannot be written to {folder}: its disk is full "
+            f"({free_space(folder)}). Free some space, or set {LOG_DIR_VARIABLE} to a folder "
+            "on another disk."
+        )
+    return RuntimeError(
+        f"TensorBoard logs cannot be written to {folder} ({error.strerror or error}). "
+        f"Set {LOG_DIR_VARIABLE} to a folder you can write to, for example "
+        f"export {LOG_DIR_VARIABLE}=~/dl101-logs"
+    )
 
 
 def _setting(key: str) -> Any:
@@ -90,10 +101,9 @@ def _setting(key: str) -> Any:
 
 @dataclass(frozen=True)
 class Run:
-    """One training run: its name, its log folder and the settings it was created with.
+    """One training run: its name, its log folder and its settings, also as attributes.
 
-    The settings are readable as attributes (``run.epochs``, ``run.batch_size``, ...); a setting
-    the run was not given is ``None``, except ``run.seed``, which is then :data:`DEFAULT_SEED`.
+    A setting the run was not given is ``None``, except ``run.seed``: :data:`DEFAULT_SEED`.
     """
 
     name: str
@@ -125,18 +135,14 @@ class Run:
 
     @property
     def tensorboard_dir(self) -> str:
-        """What ``tflearn.DNN(tensorboard_dir=...)`` takes: the log directory, ending in a separator.
-
-        tflearn joins ``tensorboard_dir`` and ``run_id`` by plain string concatenation.
-        """
+        """The log directory, ending in a separator: tflearn adds ``run_id`` to it as a string."""
         return os.path.join(self.folder.parents[self.name.count("/")], "")
 
     def check_not_trained_yet(self) -> None:
         """Refuse a second training into this run's folder: two trainings would read as one.
 
-        tflearn appends to a folder's logs, and a model trained again goes on from the weights
-        it ended with, so re-running only the training cell would merge an abandoned attempt
-        into the run's curves. A new run (the cell that calls ``new_run``) starts afresh.
+        tflearn appends to a folder's logs and a model trained again goes on from its weights, so
+        re-running only the training cell would merge an abandoned attempt into the curves.
         """
         if any(path.name != SETTINGS_FILE for path in self.folder.iterdir()):
             raise RuntimeError(
@@ -149,17 +155,16 @@ class Run:
 def _checked_name(name: str) -> str:
     """``name`` without ``.`` parts and doubled slashes; an error unless it names a folder inside.
 
-    A run must stay inside the log directory, and setting an earlier run aside must only ever
-    move that run: so a name is relative, names something (not ``""`` or ``"."``), never climbs
-    out (``..``) and is not the folder of the locks (:mod:`dl101.in_use`).
+    Setting an earlier run aside must only ever move that run: so a name is relative, is not
+    ``""`` or ``"."``, never climbs out (``..``) and is not the folder of the locks.
     """
-    parts = [part for part in PurePosixPath(str(name).replace(os.sep, "/")).parts if part != "."]
+    parts = PurePosixPath(str(name).replace(os.sep, "/")).parts  # "." and "//" are dropped
     if (
         not isinstance(name, str)
         or PurePath(name).anchor
         or not parts
         or ".." in parts
-        or parts[0] == in_use.LOCKS_FOLDER
+        or parts[0] == LOCKS_FOLDER
     ):
         raise ValueError(
             f"A run name must be a relative path inside the log directory, such as "
@@ -177,6 +182,59 @@ def _wrong_kind(settings: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _claim(base: Path, name: str) -> None:
+    """Hold the run ``name`` for this process until it ends; an error naming the process holding it.
+
+    A second kernel (a notebook open twice, or ``make run``) must not set aside a folder the first
+    still writes into. An ``flock`` goes away with its process, even a crashed one, and taking it
+    is the check, so two processes never both get a run. A run held inside ``name``'s folder
+    blocks it too: setting ``name`` aside would move it. Windows has no ``flock``: no guard there.
+    """
+    if sys.platform == "win32":
+        return
+    locks = base / LOCKS_FOLDER
+    locks.mkdir(exist_ok=True)
+    own = locks / f"{quote(name, safe='')}.lock"
+    inside = [path for path in locks.glob("*.lock") if unquote(path.name).startswith(name + "/")]
+    for path in [*inside, own]:
+        if path in _held:
+            continue
+        handle = open(path, "a+")  # noqa: SIM115  (this run's stays open: closing releases it)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise RuntimeError(
+                f"The run {name!r} in {base} is in use by {_holder(path)}: another notebook "
+                "kernel or `make run` created it and has not ended, and may still be training it "
+                "or reading its curves. Wait for it to finish or shut that kernel down, then run "
+                "this again; or give this run another name."
+            ) from None
+        if path != own:
+            handle.close()  # a run inside that no live process holds
+            continue
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        _held[own] = handle
+
+
+def _holder(lock_file: Path) -> str:
+    """``process <id>``, the live process named in ``lock_file``, if one is named within seconds.
+
+    The holder writes its id just after taking the lock, over that of an earlier holder that may
+    have ended since; on a busy machine that can take a while.
+    """
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ValueError, ProcessLookupError, PermissionError):
+            holder = int(lock_file.read_text())
+            os.kill(holder, 0)  # signal 0 only asks whether that process lives
+            return f"process {holder}"
+        time.sleep(0.01)
+    return "another process"
+
+
 def _set_aside_name(folder: Path) -> Path:
     """A free name for an old run folder (not empty), stamped with the time it was last written."""
     last_written = max(path.stat().st_mtime for path in folder.rglob("*"))
@@ -190,14 +248,11 @@ def _set_aside_name(folder: Path) -> Path:
 
 
 def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: object) -> Run:
-    """Reserve an empty folder ``name`` under the log directory for a new training run.
+    """Reserve an empty folder ``name`` (``/`` groups runs) under the log directory for a new run.
 
-    ``name`` may contain ``/`` to group runs, e.g. ``"experiment_1_dropout/with_dropout"``,
-    which TensorBoard shows as one run with that name. If an earlier run of that name is there,
-    it is renamed to ``<name>.previous-<time it ended>`` (still visible, never mixed in) and a
-    line says so. ``settings`` (``epochs``, ``batch_size``, ``learning_rate``, ...) are saved
-    beside the logs as ``run_settings.json`` and returned on the run, so the model can take
-    them from there; a setting of ``None`` is left out, numpy numbers are saved as plain ones.
+    An earlier run of that name is renamed ``<name>.previous-<time it ended>``, and a line says
+    so. ``settings`` are saved beside the logs as ``run_settings.json`` and returned on the run;
+    a setting of ``None`` is left out, numpy numbers are saved as plain ones.
     """
     name = _checked_name(name)
     given = {key: value for key, value in settings.items() if value is not None}
@@ -211,14 +266,7 @@ def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: o
         raise ValueError(f"{folder} is a file, not a run folder: give the run another name.")
     partial = folder / f".{SETTINGS_FILE}.partial"
     try:
-        if (holder := in_use.claim(base, name)) is not None:
-            raise RuntimeError(
-                f"The run {name!r} in {base} is in use by "
-                + (f"process {holder}" if holder > 0 else "another process")
-                + ": another notebook kernel or `make run` created it and has not ended, and may "
-                "still be training it or reading its curves. Wait for it to finish or shut that "
-                "kernel down, then run this again; or give this run another name."
-            )
+        _claim(base, name)
         if folder.exists() and any(folder.iterdir()):
             kept = _set_aside_name(folder)
             folder.rename(kept)
@@ -231,23 +279,23 @@ def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: o
             partial.replace(folder / SETTINGS_FILE)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise RuntimeError(
-            f"The run {name!r} cannot be written to {folder} ({error.strerror or error}; "
-            f"{free_space(base)}). Free some space, or set {LOG_DIR_VARIABLE} to a folder on "
-            "another disk, then run this again."
-        ) from None
+        raise _cannot_write(folder, error) from None
     return Run(name, folder, recorded)
 
 
-def read_settings(path: Path) -> dict[str, Any]:
-    """The settings a run recorded; one clear error naming the file when it is damaged."""
+def open_run(name: str, root: str | os.PathLike[str] | None = None) -> Run | None:
+    """The run ``name`` as :func:`new_run` left it, or ``None``; damaged settings name their file."""
+    name = _checked_name(name)
+    folder = (Path(root).expanduser().resolve() if root is not None else log_dir()) / name
+    path = folder / SETTINGS_FILE
+    if not path.is_file():
+        return Run(name, folder) if folder.is_dir() else None
     try:
         settings = json.loads(path.read_text())
-        kind = type(settings).__name__
         problem = (
             _wrong_kind(settings)
             if isinstance(settings, dict)
-            else f"it holds a {kind}, not a table of settings"
+            else f"it holds a {type(settings).__name__}, not a table of settings"
         )
     except (OSError, ValueError) as error:
         problem = f"it is not readable JSON ({error})"
@@ -256,29 +304,15 @@ def read_settings(path: Path) -> dict[str, Any]:
             f"The run settings in {path} are damaged: {problem}. They are written when a run is "
             "created: train that run again (its folder is then set aside, nothing is lost)."
         )
-    return settings
-
-
-def open_run(name: str, root: str | os.PathLike[str] | None = None) -> Run | None:
-    """The run ``name`` as an earlier :func:`new_run` left it, or ``None`` if there is none."""
-    name = _checked_name(name)
-    base = Path(root).expanduser().resolve() if root is not None else log_dir()
-    folder = base / name
-    if not folder.is_dir():
-        return None
-    settings_file = folder / SETTINGS_FILE
-    return Run(name, folder, read_settings(settings_file) if settings_file.is_file() else {})
+    return Run(name, folder, settings)
 
 
 @dataclass
 class Experiment:
-    """The runs of one notebook: one group folder, one profile and one training set.
+    """The runs of one notebook, in one group folder, each recording the experiment's settings too.
 
-    ``experiment.new_run(name, batch_size=..., learning_rate=...)`` adds the profile, its
-    epochs (unless ``epochs`` is given), the number of training examples and the seed to what
-    the run records; what the experiment was not given is not recorded. ``runs``
-    lists this experiment's runs in the order they were made (a re-made run replaces its
-    earlier self), for the plots and tables at the end of a notebook.
+    ``epochs`` defaults to the profile's. ``runs`` lists the runs in the order made (a re-made run
+    in place of its earlier self), for the plots and tables at the end of a notebook.
     """
 
     group: str

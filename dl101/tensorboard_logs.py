@@ -8,6 +8,7 @@ and what was read before the damage comes back flagged (:attr:`Curves.damaged`),
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
@@ -17,7 +18,7 @@ from pathlib import Path
 from dl101.runs import Run
 
 import numpy as np
-from tensorboard.backend.event_processing import plugin_event_multiplexer
+from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer
 from tensorboard.util import tensor_util
 
 # TensorBoard warns when tflearn writes the graph twice, and TensorFlow once that its record
@@ -28,13 +29,11 @@ logging.getLogger("tensorflow").addFilter(lambda log: "tf_record_iterator" not i
 
 @dataclass(frozen=True)
 class Curve:
-    """One scalar over a run; ``run_started``: when the run opened its log (Keras writes its first
-    scalar only after an epoch)."""
+    """One scalar over a run."""
 
     steps: np.ndarray
     wall_times: np.ndarray
     values: np.ndarray
-    run_started: float
 
 
 # Where the measured training pass of either framework logs, inside a run's folder (a run of its
@@ -109,6 +108,7 @@ class Curves(dict[str, Curve]):
     only up to a damaged record (then ``damaged`` is true and the curves stop early)."""
 
     damage: tuple[Damage, ...] = ()
+    started = 0.0  # when the run opened its log: Keras writes its first scalar after an epoch
 
     @property
     def damaged(self) -> bool:
@@ -145,11 +145,6 @@ def what_to_do(damage: tuple[Damage, ...]) -> str:
     )
 
 
-# Reading a run takes about a second, and a notebook's plot, table and verdict read the same
-# runs: what was read is kept while the event files keep their sizes and times.
-_cache: dict[Path, tuple[tuple[tuple[str, int, int], ...], Curves]] = {}
-
-
 def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
     """Every scalar logged by ``run`` (a :class:`Run` or its folder), keyed by tag, prefixed with
     its subfolder if any (``validation/epoch_accuracy``). Raises ``FileNotFoundError`` if there is
@@ -157,31 +152,12 @@ def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
     a damage come back flagged, with a :class:`DamagedLogWarning` once per state of the files."""
     folder = run.folder if isinstance(run, Run) else Path(run)
     files = sorted(folder.rglob("events.out.tfevents.*")) if folder.is_dir() else []
-    state = tuple((str(f), s.st_size, s.st_mtime_ns) for f in files for s in [f.stat()])
-    if fresh := folder not in _cache or _cache[folder][0] != state:
-        curves = Curves()
-        logs = plugin_event_multiplexer.EventMultiplexer(tensor_size_guidance={"scalars": 0})
-        logs.AddRunsFromDirectory(str(folder))
-        logs.Reload()
-        scalar_runs = logs.PluginRunToTagToContent("scalars")
-        started = min((logs.FirstEventTimestamp(run) for run in scalar_runs), default=0.0)
-        for subfolder, tags in scalar_runs.items():
-            for tag in tags:
-                events = logs.Tensors(subfolder, tag)
-                curves[tag if subfolder == "." else f"{subfolder}/{tag}"] = Curve(
-                    np.array([event.step for event in events]),
-                    np.array([event.wall_time for event in events]),
-                    np.array([tensor_util.make_ndarray(e.tensor_proto).item() for e in events]),
-                    started,
-                )
-        curves.damage = tuple(found for found in map(damage_in, files) if found is not None)
-        _cache[folder] = (state, curves)
-    curves = _cache[folder][1]
-    damage = "; ".join(map(str, curves.damage))
+    curves = _read(folder, tuple((f, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
     if not curves and curves.damaged:
         raise DamagedLogError(
-            f"No TensorBoard scalars could be read under {folder}: {damage}. Nothing before the "
-            f"damage holds a scalar, so this run's curves are lost. {what_to_do(curves.damage)}"
+            f"No TensorBoard scalars could be read under {folder}: "
+            f"{'; '.join(map(str, curves.damage))}. Nothing before the damage holds a scalar, so "
+            f"this run's curves are lost. {what_to_do(curves.damage)}"
         )
     if not curves:
         raise FileNotFoundError(
@@ -190,13 +166,36 @@ def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
             + (" Its event files hold no scalars yet: a run that has just started training "
                "writes its first ones within a few minutes." if files else "")
         )  # fmt: skip
-    if fresh and curves.damaged:
+    return curves
+
+
+# Reading a run takes about a second, and a notebook's plot, table and verdict read the same
+# runs: what was read is kept while the event files keep their sizes and times.
+@functools.lru_cache(maxsize=32)
+def _read(folder: Path, files: tuple[tuple[Path, int, int], ...]) -> Curves:
+    """The scalars of ``files`` (with their sizes and times), warning of damage once per state."""
+    logs = EventMultiplexer(tensor_size_guidance={"scalars": 0})
+    logs.AddRunsFromDirectory(str(folder))
+    logs.Reload()
+    scalar_runs = logs.PluginRunToTagToContent("scalars")
+    curves = Curves()
+    curves.started = min((logs.FirstEventTimestamp(run) for run in scalar_runs), default=0.0)
+    for subfolder, tags in scalar_runs.items():
+        for tag in tags:
+            events = logs.Tensors(subfolder, tag)
+            curves[tag if subfolder == "." else f"{subfolder}/{tag}"] = Curve(
+                np.array([event.step for event in events]),
+                np.array([event.wall_time for event in events]),
+                np.array([tensor_util.make_ndarray(e.tensor_proto).item() for e in events]),
+            )
+    curves.damage = tuple(filter(None, (damage_in(file) for file, _, _ in files)))
+    if curves and curves.damaged:
         warnings.warn(
-            f"Only part of the run in {folder} could be read: {damage}. Its curves stop early, "
-            "where the damage starts: whatever was logged after it is lost. "
-            + what_to_do(curves.damage),
+            f"Only part of the run in {folder} could be read: "
+            f"{'; '.join(map(str, curves.damage))}. Its curves stop early, where the damage "
+            f"starts: whatever was logged after it is lost. {what_to_do(curves.damage)}",
             DamagedLogWarning,
-            stacklevel=2,
+            stacklevel=3,  # the line that called read_scalars
         )
     return curves
 
@@ -206,15 +205,12 @@ def metrics_of(curves: Curves) -> Metrics:
     a tflearn run trained without ``TrainingPass`` (``training_pass/``) has running averages."""
     if any(tag.startswith("validation/") for tag in curves):
         return KERAS
-    return (
-        TFLEARN
-        if any(t.startswith(f"{TRAINING_PASS_FOLDER}/") for t in curves)
-        else TFLEARN_RUNNING_AVERAGES
-    )
+    measured = any(tag.startswith(f"{TRAINING_PASS_FOLDER}/") for tag in curves)
+    return TFLEARN if measured else TFLEARN_RUNNING_AVERAGES
 
 
 def start_time(curves: Curves) -> float:
-    return min(curve.run_started for curve in curves.values())
+    return curves.started
 
 
 def validated_epochs(run: Run) -> int:

@@ -16,20 +16,18 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 
-LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 
-# oneDNN is Intel's library of fast CPU kernels for x86-64; TensorFlow uses it for convolutions
-# and pooling only on processors with AVX-512 VNNI or newer unless asked. On an AVX2 processor
-# (an AMD EPYC of the test machines, most laptops) TensorFlow's own kernels train the article's
-# network about a fifth slower; the max-pool gradient alone takes three times as long.
+# oneDNN is Intel's library of fast CPU kernels for x86-64; unless asked, TensorFlow uses it for
+# convolutions and pooling only on processors with AVX-512 VNNI or newer. On an AVX2 processor
+# (the test machines' AMD EPYC, most laptops) its own kernels train the article's network about a
+# fifth slower.
 X86_64_MACHINES = {"x86_64", "amd64"}  # platform.machine(), lower-cased
 
-# TensorFlow before 2.20 (2.19 on Kaggle and on Colab's older runtimes) writes CUDA and XLA
-# registration lines ("Unable to register cuDNN factory", "computation placer already
-# registered") to the process's standard error while its C++ libraries load, before any logging
-# setting applies: TF_CPP_MIN_LOG_LEVEL does not reach them. There, dl101 loads TensorFlow itself,
-# with that stream closed for the import alone.
+# TensorFlow before 2.20 (2.19 on Kaggle and Colab's older runtimes) writes CUDA and XLA
+# registration lines ("Unable to register cuDNN factory") to standard error while its C++
+# libraries load, out of TF_CPP_MIN_LOG_LEVEL's reach. There, dl101 loads TensorFlow itself, with
+# that stream closed for the import alone.
 QUIET_FROM = (2, 20)
 
 
@@ -56,25 +54,16 @@ def installed_tensorflow() -> tuple[int, int] | None:
         return None
 
 
-def load_noisy_tensorflow_quietly() -> None:
-    """On a TensorFlow whose loading writes to standard error, import it with that closed."""
-    version = installed_tensorflow()
-    if "tensorflow" in sys.modules or version is None or version >= QUIET_FROM:
-        return
-    with standard_error_closed():
-        import tensorflow  # noqa: F401
-
-
-def apply() -> None:
-    """Quiet TensorFlow's start-up messages and let it use oneDNN on every x86-64 processor.
-
-    The messages (CPU features, CUDA, oneDNN) would otherwise fill the first output of every
-    notebook.
-    """
-    os.environ.setdefault(LOG_LEVEL_VARIABLE, "3")
+def _apply() -> None:
+    """Quiet TensorFlow's start-up messages (CPU features, CUDA, oneDNN: every notebook's first
+    output) and let it use oneDNN on every x86-64 processor."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if platform.machine().lower() in X86_64_MACHINES:
         os.environ.setdefault(ONEDNN_VARIABLE, "1")
-    load_noisy_tensorflow_quietly()
+    version = installed_tensorflow()
+    if version is not None and version < QUIET_FROM and "tensorflow" not in sys.modules:
+        with standard_error_closed():
+            import tensorflow  # noqa: F401
 
 
 def onednn_in_use() -> bool:
@@ -87,20 +76,15 @@ def onednn_in_use() -> bool:
 def onednn_in_new_process(environment: Mapping[str, str]) -> bool:
     """Whether TensorFlow, loaded in a new Python process with ``environment``, runs oneDNN.
 
-    For a process that starts others (Jupyter kernels, benchmark runs) and should not load
-    TensorFlow itself: the import takes seconds and half a gigabyte that would stay for the rest
-    of the run. The probe does not import dl101, so ``environment`` alone decides.
+    For a process that starts others and should not keep TensorFlow's half a gigabyte itself.
+    The probe does not import dl101, so ``environment`` alone decides.
     """
     probe = "from tensorflow.python.util import _pywrap_util_port as p; print(p.IsMklEnabled())"
     result = subprocess.run(
-        [sys.executable, "-c", probe],
-        env=dict(environment),
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
     )
     # TensorFlow may print before the answer, on any stream.
     return result.stdout.strip().splitlines()[-1] == "True"
 
 
-apply()
+_apply()

@@ -1,9 +1,9 @@
 """The article's way to build and train a tflearn network on CIFAR-10, written once.
 
-Every CIFAR-10 notebook feeds, trains and summarises its network the same way, so the recipe
-lives here; the network itself stays in the notebook, where the lesson is. Preprocessing and
-augmentation objects hold state of the graph they were built in, so call these functions after
-:func:`new_graph`, in the cell that builds the model.
+The network itself stays in each notebook, where the lesson is. Preprocessing and augmentation
+objects hold state of the graph they were built in: call these functions after
+:func:`new_graph` (imported from here, as is :func:`quiet_training`), in the cell that builds
+the model.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dl101.tensorboard_logs import (
     TRAINING_PASS_FOLDER,
     TRAINING_PASS_IMAGES,
 )
-from dl101.tflearn_compat import new_graph, quiet_training, replace_epoch_lines
+from dl101.tflearn_compat import new_graph, quiet_training, replace_epoch_lines  # noqa: F401
 
 import numpy as np
 import tensorflow as tf
@@ -31,38 +31,22 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalars
 
 import tflearn
-from tflearn.data_augmentation import ImageAugmentation
 from tflearn.data_preprocessing import ImagePreprocessing
 from tflearn.utils import feed_dict_builder
 
-__all__ = [
-    "TrainingPass",
-    "article_augmentation",
-    "article_preprocessing",
-    "layer_summary",
-    "new_graph",
-    "quiet_training",
-    "train",
-]
-
-# TensorBoard's Custom Scalars tab draws, for every run, the curves whose tags match a chart's
-# regular expressions in one chart: the measured training accuracy beside validation's, epoch by
-# epoch. Every run writes this layout; TensorBoard shows a chart written alike by several once.
+# TensorBoard's Custom Scalars tab draws the curves whose tags match a chart's regular expressions
+# in one chart: measured training accuracy beside validation's. Every run writes this layout;
+# TensorBoard shows a chart that several wrote alike once.
 LAYOUT_CATEGORY = "Training and validation, after every epoch"
 LAYOUT = layout_pb2.Layout(
     category=[
-        layout_pb2.Category(
-            title=LAYOUT_CATEGORY,
-            chart=[
-                layout_pb2.Chart(
-                    title=quantity,
-                    multiline=layout_pb2.MultilineChartContent(
-                        tag=[rf"^{quantity}/(Training|Validation)$"]
-                    ),
-                )
+        {
+            "title": LAYOUT_CATEGORY,
+            "chart": [
+                {"title": quantity, "multiline": {"tag": [rf"^{quantity}/(Training|Validation)$"]}}
                 for quantity in ("Accuracy", "Loss")
             ],
-        )
+        }
     ]
 )
 # Validation and the training pass predict in batches of this size whatever the training batch,
@@ -78,12 +62,11 @@ def article_preprocessing() -> ImagePreprocessing:
     return preprocessing
 
 
-def article_augmentation() -> ImageAugmentation:
+def article_augmentation() -> BatchImageAugmentation:
     """Show each training image randomly mirrored and turned by up to 25 degrees.
 
-    The same augmentation as tflearn's ``ImageAugmentation`` with these two methods, done for a
-    whole batch at once (:mod:`dl101.augmentation`), so that on a 2-core CPU it no longer slows
-    training down much; ``maintainers/benchmark.py`` measures by how much.
+    tflearn's ``ImageAugmentation`` with these two methods, done a whole batch at once
+    (:mod:`dl101.augmentation`) so that on a 2-core CPU it no longer slows training down much.
     """
     augmentation = BatchImageAugmentation()
     augmentation.add_random_flip_leftright()
@@ -94,14 +77,11 @@ def article_augmentation() -> ImageAugmentation:
 class TrainingPass(tflearn.callbacks.Callback):
     """After every epoch, measure accuracy on the training images exactly as validation is measured.
 
-    The "acc" tflearn prints and logs while training is a running average over the last
-    mini-batches, taken on augmented images with dropout switched on, while the weights are
-    still changing. It is not comparable with the validation accuracy: with dropout it can even
-    come out *below* it. This pass predicts the first (at most 10,000) training images as they
-    are, dropout off, and logs accuracy and loss under ``<run>/training_pass`` as
-    ``Accuracy/Training`` and ``Loss/Training``, with the same step as tflearn's validation, so
-    plots, tables and verdicts compare like with like; its :data:`LAYOUT` puts both in one chart.
-    It also prints one line per epoch with both accuracies, in place of tflearn's progress.
+    tflearn's own "acc" is a running average over mini-batches of augmented images with dropout
+    on, while the weights change: not comparable with validation's (with dropout it can even be
+    lower). This pass predicts the first (at most 10,000) training images as they are, logs
+    ``Accuracy/Training`` and ``Loss/Training`` under ``<run>/training_pass`` at validation's
+    step, and prints one line per epoch with both accuracies, in place of tflearn's progress.
     """
 
     def __init__(self, model: tflearn.DNN, images: np.ndarray, labels: np.ndarray, run: Run):
@@ -109,8 +89,10 @@ class TrainingPass(tflearn.callbacks.Callback):
         run.check_not_trained_yet()  # before fit: tflearn opens its log writer there
         self.model = model
         self.epochs = run.epochs
-        self.images = images[:TRAINING_PASS_IMAGES]
-        self.labels = labels[:TRAINING_PASS_IMAGES]
+        first = slice(TRAINING_PASS_IMAGES)
+        self.feed_dict = feed_dict_builder(
+            images[first], labels[first], model.inputs, model.targets
+        )
         self.writer = tf.compat.v1.summary.FileWriter(str(run.folder / TRAINING_PASS_FOLDER))
         self.writer.add_summary(custom_scalars.pb(LAYOUT))
 
@@ -121,20 +103,12 @@ class TrainingPass(tflearn.callbacks.Callback):
     def on_epoch_end(self, training_state: Any) -> None:
         # The same loss and accuracy tensors, and the same tflearn evaluator, as its validation.
         train_op = self.model.train_ops[0]
-        feed_dict = feed_dict_builder(
-            self.images, self.labels, self.model.inputs, self.model.targets
-        )
         loss, accuracy = self.model.predictor.evaluate(
-            feed_dict, [train_op.loss, train_op.metric], batch_size=MEASURING_BATCH_SIZE
+            self.feed_dict, [train_op.loss, train_op.metric], batch_size=MEASURING_BATCH_SIZE
         )
-        summary = tf.compat.v1.Summary(
-            value=[
-                tf.compat.v1.Summary.Value(
-                    tag=TFLEARN_TRAINING_ACCURACY, simple_value=float(accuracy)
-                ),
-                tf.compat.v1.Summary.Value(tag=TFLEARN_TRAINING_LOSS, simple_value=float(loss)),
-            ]
-        )
+        summary = tf.compat.v1.Summary()
+        summary.value.add(tag=TFLEARN_TRAINING_ACCURACY, simple_value=float(accuracy))
+        summary.value.add(tag=TFLEARN_TRAINING_LOSS, simple_value=float(loss))
         self.writer.add_summary(summary, global_step=training_state.step)
         self.writer.flush()
         print(
@@ -159,10 +133,8 @@ def train(
 ) -> tflearn.DNN:
     """Show ``network`` layer by layer, then train it as the article does, with every setting from ``run``.
 
-    These are the two lines ``experiment_0_few_layers.ipynb`` writes out: a ``tflearn.DNN``
-    that logs to the run's folder, and ``fit`` for ``run.epochs`` epochs in batches of
-    ``run.batch_size``, shuffled, validated after every epoch, with the training accuracy shown;
-    after every epoch, :class:`TrainingPass` also measures the training accuracy as validation is.
+    The two lines ``experiment_0_few_layers.ipynb`` writes out: a ``tflearn.DNN`` logging to the
+    run's folder, and its ``fit``, validated and measured by :class:`TrainingPass` every epoch.
     """
     from IPython.display import display
 
@@ -192,10 +164,7 @@ def train(
         )
     except (OSError, RuntimeError, tf.errors.OpError) as error:
         # TensorFlow's writer thread reports a full disk as an error naming only the file.
-        disk_full = (
-            "space" in str(error).lower() or shutil.disk_usage(run.folder).free < PROBE_BYTES
-        )
-        if not disk_full:
+        if "space" not in str(error).lower() and shutil.disk_usage(run.folder).free >= PROBE_BYTES:
             raise
         raise RuntimeError(
             f"The logs of {run.name!r} could not be written to {run.folder}: its disk is full "
@@ -211,37 +180,28 @@ class LayerSummary:
 
     rows: tuple[tuple[str, tuple[int | None, ...], int], ...]
 
-    @property
-    def total_parameters(self) -> int:
-        return sum(parameters for _, _, parameters in self.rows)
-
-    def __repr__(self) -> str:
-        return self._repr_markdown_()
-
     def _repr_markdown_(self) -> str:
         lines = ["| layer | output shape | weights and biases |", "|---|---|---:|"]
         for name, shape, parameters in self.rows:
             shown = "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
             lines.append(f"| {name} | {shown} | {parameters:,} |")
-        lines.append(f"| **total** | | **{self.total_parameters:,}** |")
-        return "\n".join(lines)
+        total = sum(parameters for _, _, parameters in self.rows)
+        return "\n".join([*lines, f"| **total** | | **{total:,}** |"])
+
+    __repr__ = _repr_markdown_  # what display() prints outside Jupyter
 
 
-def layer_summary(network: tf.Tensor | None = None) -> LayerSummary:
-    """The layers of the network in TensorFlow's current graph, in the order they were added.
+def layer_summary(network: tf.Tensor) -> LayerSummary:
+    """The layers of ``network``'s graph, in the order they were added.
 
-    Like Keras' ``model.summary()``: what each layer outputs for one batch (``None`` is the
-    batch size) and how many weights it learns. tflearn files a layer's output under a
-    collection named after the layer's ``name`` argument, and layers without weights (pooling,
-    dropout) share one name, so a collection may hold several layers: each gets its own row,
-    named after its scope (``MaxPool2D_1``), with the weights created inside that scope.
+    Like Keras' ``model.summary()``: each layer's output shape (``None`` is the batch size) and
+    number of weights. Layers without weights (pooling, dropout) share one tflearn collection;
+    each gets its own row, named after its scope (``MaxPool2D_1``), with the weights inside it.
     """
-    graph = network.graph if network is not None else tf.compat.v1.get_default_graph()
+    graph = network.graph
     layer_prefix = f"{tf.compat.v1.GraphKeys.LAYER_TENSOR}/"
     variables_prefix = f"{tf.compat.v1.GraphKeys.LAYER_VARIABLES}/"
-    creation_order = {
-        operation.name: index for index, operation in enumerate(graph.get_operations())
-    }
+    creation_order = {op.name: index for index, op in enumerate(graph.get_operations())}
     layers = []
     for key in graph.get_all_collection_keys():
         if not key.startswith(layer_prefix):
@@ -254,7 +214,7 @@ def layer_summary(network: tf.Tensor | None = None) -> LayerSummary:
             own_weights = [
                 w for w in weights if len(outputs) == 1 or w.op.name.startswith(scope + "/")
             ]
-            parameters = sum(int(np.prod(w.shape.as_list())) for w in own_weights)
+            parameters = sum(w.shape.num_elements() for w in own_weights)
             row = (scope, tuple(output.shape.as_list()), parameters)
             layers.append((creation_order[output.op.name], row))
     return LayerSummary(tuple(row for _, row in sorted(layers)))

@@ -43,54 +43,33 @@ class Outcome(Enum):
 
 def judge(margins: Sequence[float], holds: Callable[[float], bool]) -> Outcome:
     """The rule: ``margins`` are one part's margins, one per seed; ``holds`` reads one margin."""
-    if not margins:
-        raise ValueError("No margins to judge: the study has no seed with every run recorded.")
     if len(margins) < MIN_SEEDS:
         return Outcome.TOO_FEW_SEEDS
-    held = sum(holds(margin) for margin in margins)
+    held = sum(map(holds, margins))
     if held == len(margins):
         return Outcome.HELD
     return Outcome.OPPOSITE if held == 0 else Outcome.NO_CLEAR_EFFECT
 
 
-@dataclass(frozen=True)
-class Spread:
-    """Numbers over seeds: mean, sample standard deviation and range."""
+def spread(values: Sequence[float], decimals: int = 1, percent: bool = False) -> str:
+    """Numbers over seeds as mean ± sample sd (range): in percentage points,
+    ``+0.3 ± 0.6 (-0.4 to +1.1)``, or as accuracies, ``64.9% ± 0.8 (63.8% to 66.0%)``."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    sign, unit = ("", "%") if percent else ("+", "")
 
-    values: tuple[float, ...]
+    def shown(value: float) -> str:
+        return f"{100 * value:{sign}.{decimals}f}{unit}"
 
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.values)
-
-    @property
-    def sd(self) -> float:
-        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
-
-    def points(self, decimals: int = 1) -> str:
-        """``+0.3 ± 0.6 (-0.4 to +1.1)`` in percentage points, for margins and accuracies."""
-        low, high = min(self.values), max(self.values)
-        d = decimals
-        return (
-            f"{100 * self.mean:+.{d}f} ± {100 * self.sd:.{d}f} "
-            f"({100 * low:+.{d}f} to {100 * high:+.{d}f})"
-        )
-
-    def percent(self) -> str:
-        """``64.9% ± 0.8 (63.8% to 66.0%)`` for accuracies."""
-        low, high = min(self.values), max(self.values)
-        return (
-            f"{100 * self.mean:.1f}% ± {100 * self.sd:.1f} ({100 * low:.1f}% to {100 * high:.1f}%)"
-        )
+    mean, low, high = statistics.fmean(values), min(values), max(values)
+    return f"{shown(mean)} ± {100 * sd:.{decimals}f} ({shown(low)} to {shown(high)})"
 
 
 @dataclass(frozen=True)
 class RunNumbers:
     """One run's numbers: its accuracy after every epoch, and when each epoch ended.
 
-    The one summary of a run that tables, plots' captions and verdicts read. Made from a run's
-    TensorBoard logs (:func:`dl101.reports.summarize`) or from a seed-study record; the training
-    accuracy is measured as validation is (:class:`dl101.tflearn_training.TrainingPass`).
+    The one summary of a run that tables, plots' captions and verdicts read: from its logs
+    (:func:`dl101.reports.summarize`), a seed-study record or a published ``full`` run.
     ``damage`` describes damaged event files; ``settings`` are what the run recorded.
     """
 
@@ -100,16 +79,6 @@ class RunNumbers:
     name: str = ""
     settings: Mapping[str, Any] = field(default_factory=dict)
     damage: tuple[str, ...] = ()
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> RunNumbers:
-        return cls(
-            np.asarray(record["validation_accuracy"], dtype=float),
-            np.asarray(record["training_accuracy"], dtype=float),
-            np.asarray(record["seconds"], dtype=float),
-            name=record.get("run", ""),
-            settings=record.get("settings", {}),
-        )
 
     @property
     def final_validation_accuracy(self) -> float:
@@ -133,18 +102,9 @@ class RunNumbers:
         return float(self.seconds[-1])
 
     @property
-    def epochs_logged(self) -> int:
-        return len(self.validation_accuracy)
-
-    @property
-    def epochs_planned(self) -> int | None:
-        planned = self.settings.get("epochs")
-        return planned if isinstance(planned, int) else None
-
-    @property
     def epochs_missing(self) -> bool:
-        planned = self.epochs_planned
-        return planned is not None and self.epochs_logged < planned
+        planned = self.settings.get("epochs")
+        return isinstance(planned, int) and len(self.validation_accuracy) < planned
 
     @property
     def partial(self) -> bool:
@@ -156,7 +116,9 @@ class RunNumbers:
     def shortfall(self) -> str:
         """``"only 2 of 3 epochs logged"`` or ``"damaged log"`` for a partial run, else ``""``."""
         if self.epochs_missing:
-            return f"only {self.epochs_logged} of {self.epochs_planned} epochs logged"
+            return (
+                f"only {len(self.validation_accuracy)} of {self.settings['epochs']} epochs logged"
+            )
         return "damaged log" if self.damage else ""
 
     def partial_note(self) -> str:
@@ -167,9 +129,9 @@ class RunNumbers:
             why = "its final numbers may not be what it ended with"
         else:
             why = (
-                f"its final numbers are those after epoch {self.epochs_logged}, not the end of "
-                "its training: it is still training, was interrupted, or its log lost its last "
-                "records"
+                f"its final numbers are those after epoch {len(self.validation_accuracy)}, not "
+                "the end of its training: it is still training, was interrupted, or its log lost "
+                "its last records"
             )
         damage = "".join(f" {text[0].upper()}{text[1:]}." for text in self.damage)
         return (
@@ -180,7 +142,6 @@ class RunNumbers:
 
 # The seed study's numbers: run name -> seed -> that run's numbers.
 Records = Mapping[str, Mapping[int, RunNumbers]]
-
 
 # The seed study (`python -m maintainers.seed_study`) trains in this profile and keeps one JSON
 # record per run and seed here; the claims read them.
@@ -193,14 +154,14 @@ def records_dir() -> Path:
     return Path(os.environ.get(RECORDS_VARIABLE) or RECORDS_DIR)
 
 
-def record_path(name: str, seed: int, folder: Path | None = None) -> Path:
-    return (folder or records_dir()) / name / f"seed_{seed}.json"
+def record_path(name: str, seed: int) -> Path:
+    return records_dir() / name / f"seed_{seed}.json"
 
 
-def load_records(folder: Path | None = None, profile: str = PROFILE) -> list[dict[str, Any]]:
-    """Every recorded run of the study in ``profile``, in order of run and seed."""
+def load_records() -> list[dict[str, Any]]:
+    """Every recorded run of the study in its profile, in order of run and seed."""
     records = []
-    for path in sorted((folder or records_dir()).glob("*/seed_*.json")):
+    for path in sorted(records_dir().glob("*/seed_*.json")):
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError) as error:
@@ -208,20 +169,22 @@ def load_records(folder: Path | None = None, profile: str = PROFILE) -> list[dic
                 f"The seed-study record {path} cannot be read ({error}): delete it and run "
                 "`make seeds` again to train that run anew."
             ) from None
-        if record.get("profile") == profile:
+        if record.get("profile") == PROFILE:
             records.append(record)
     return records
 
 
-def load_numbers(folder: Path | None = None, profile: str = PROFILE) -> Records:
+def load_numbers(records: Sequence[Mapping[str, Any]] | None = None) -> Records:
     """The study's numbers by run and seed, as the claims read them (empty: nothing recorded)."""
-    return load_numbers_from(load_records(folder, profile))
-
-
-def load_numbers_from(records: Sequence[Mapping[str, Any]]) -> Records:
     numbers: dict[str, dict[int, RunNumbers]] = {}
-    for record in records:
-        numbers.setdefault(record["run"], {})[record["seed"]] = RunNumbers.from_record(record)
+    for record in load_records() if records is None else records:
+        numbers.setdefault(record["run"], {})[record["seed"]] = RunNumbers(
+            np.asarray(record["validation_accuracy"], dtype=float),
+            np.asarray(record["training_accuracy"], dtype=float),
+            np.asarray(record["seconds"], dtype=float),
+            name=record["run"],
+            settings=record.get("settings", {}),
+        )
     return numbers
 
 
@@ -230,12 +193,17 @@ def load_numbers_from(records: Sequence[Mapping[str, Any]]) -> Records:
 FULL_SUMMARY = REPO_ROOT / "results" / "full" / "summary.json"
 
 
-def full_run_numbers(notebook: str, summary: Path = FULL_SUMMARY) -> dict[str, RunNumbers]:
-    """The published ``full`` run of ``notebook``, by run label (empty: not published)."""
+def published_entries(summary: Path = FULL_SUMMARY) -> dict[str, dict[str, Any]]:
+    """The published entries of a ``summary.json``, by notebook; empty if there is none."""
     if not summary.is_file():
         return {}
-    entries = {entry["notebook"]: entry for entry in json.loads(summary.read_text())}
-    return summary_numbers(entries.get(notebook, {}).get("numbers", {}))
+    entries = json.loads(summary.read_text())
+    return {entry["notebook"]: entry for entry in entries if entry["status"] == "published"}
+
+
+def full_run_numbers(notebook: str, summary: Path = FULL_SUMMARY) -> dict[str, RunNumbers]:
+    """The published ``full`` run of ``notebook``, by run label (empty: not published)."""
+    return summary_numbers(published_entries(summary).get(notebook, {}).get("numbers", {}))
 
 
 def summary_numbers(numbers: Mapping[str, Mapping[str, float]]) -> dict[str, RunNumbers]:

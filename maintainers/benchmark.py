@@ -38,8 +38,9 @@ from maintainers.notebook_outputs import processor  # noqa: E402
 import numpy as np  # noqa: E402
 
 # Multiply-adds of a forward pass: each 3 x 3 'same' convolution costs height x width x filters x
-# 9 x input channels, each fully connected layer inputs (4 x 4 x 64 = 1,024, then 512) x outputs. A multiply-add is 2 FLOP, and training (the backward pass computes gradients
-# of inputs and weights) about 3 forward passes; pooling, activations, optimizer: a few percent.
+# 9 x input channels, each fully connected layer inputs (4 x 4 x 64 = 1,024, then 512) x outputs.
+# A multiply-add is 2 FLOP, and training (the backward pass computes gradients of inputs and
+# weights) about 3 forward passes; pooling, activations, optimizer: a few percent.
 FORWARD_MULTIPLY_ADDS = (
     32 * 32 * 32 * 9 * 3 + 16 * 16 * 64 * 9 * 32 + 8 * 8 * 64 * 9 * 64 + 1024 * 512 + 512 * 10
 )

@@ -1,9 +1,8 @@
-"""Open a notebook on Colab or Kaggle: its badges and first cell, from one address.
+"""The "Open in Colab/Kaggle" badges and first code cell of every notebook, from one address.
 
-``python -m maintainers.hosted`` writes, from the address in ``pyproject.toml`` (``[project.urls]
-Repository``, ``[tool.dl101] branch``), every notebook's badges under its title and its first code
-cell, which on a host clones the repository and runs :mod:`dl101.hosted_setup`. ``--check`` says
-whether the notebooks agree. A fork changes those two lines and runs the command.
+``python -m maintainers.hosted`` writes them from ``pyproject.toml`` (``[project.urls] Repository``
+and ``[tool.dl101] branch``: all a fork changes); on a host, the first cell clones the repository
+and runs :mod:`dl101.hosted_setup`. ``--check`` says whether the notebooks agree.
 """
 
 from __future__ import annotations
@@ -84,11 +83,11 @@ def updated(notebook: nbformat.NotebookNode, name: str, repo: Repository) -> boo
     earlier = ("[![Open In Colab]", HOSTED_NOTE[:30])  # what an earlier address or wording wrote
     body = [p for p in rest.strip("\n").split("\n\n") if not p.startswith(earlier)]
     title.source = "\n\n".join([heading, badges(name, repo), HOSTED_NOTE, *body])
-    cells = [cell for cell in notebook.cells if cell.get("id") == FIRST_CELL_ID]
-    if not cells:
-        cells = [nbformat.v4.new_code_cell(id=FIRST_CELL_ID)]
-        notebook.cells.insert(1, cells[0])
-    cells[0].source = first_cell_source(repo)
+    first = next((cell for cell in notebook.cells if cell.get("id") == FIRST_CELL_ID), None)
+    if first is None:
+        first = nbformat.v4.new_code_cell(id=FIRST_CELL_ID)
+        notebook.cells.insert(1, first)
+    first.source = first_cell_source(repo)
     return nbformat.writes(notebook) != before
 
 

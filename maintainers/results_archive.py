@@ -29,7 +29,7 @@ from dl101.paths import REPO_ROOT
 from dl101.reports import minutes, plot_runs, results_table
 from dl101.runs import PREVIOUS_RUN_MARKER, SETTINGS_FILE, Run, open_run
 from dl101.tensorboard_logs import is_finished, validated_epochs
-from dl101.verdicts import summary_numbers
+from dl101.verdicts import published_entries, summary_numbers
 from maintainers.notebook_outputs import METADATA_KEY, clean, machine_text
 
 import nbformat
@@ -197,17 +197,6 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         if "executed_notebook" in entry:
             sections += ["", f"The executed notebook: [{name}.ipynb]({name}.ipynb)."]
     return "\n".join(overview + sections) + "\n"
-
-
-def published_entries(summary: Path) -> dict[str, dict[str, Any]]:
-    """The published entries of a ``summary.json``, by notebook; empty if there is none."""
-    if not summary.is_file():
-        return {}
-    return {
-        entry["notebook"]: entry
-        for entry in json.loads(summary.read_text())
-        if entry["status"] == "published"
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,22 +17,19 @@ import base64
 import math
 import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 
 from dl101 import claims, verdicts
 from dl101.paths import REPO_ROOT
-from dl101.verdicts import Records
+from dl101.verdicts import published_entries
 from maintainers.hosted import badges
 from maintainers.notebook_outputs import METADATA_KEY, machine_text
-from maintainers.results_archive import published_entries
 from maintainers.run_notebooks import NOTEBOOKS
 
 import nbformat
 
 README = REPO_ROOT / "README.md"
 PICTURES = REPO_ROOT / "docs" / "results"
-FULL_RESULTS = REPO_ROOT / "results" / "full"
 START = "<!-- results: written by `python -m maintainers.results_section` from the seed study's records, results/full and the notebooks' plots -->"
 END = "<!-- end of results -->"
 TABLE_START = (
@@ -43,27 +40,14 @@ TIMES_START = "<!-- times: written by `python -m maintainers.results_section` --
 TIMES_END = "<!-- end of times -->"
 
 
-@dataclass(frozen=True)
-class Row:
-    claim: claims.Claim
-    parts: tuple[claims.PartResult, ...]  # each part of the claim over the study's seeds
-    picture: bytes  # the comparison plot of the notebook's committed run
-    full: bool  # whether results/full holds the notebook's `full` run
-
-
-def read_row(claim: claims.Claim, records: Records, full: dict | None = None) -> Row:
-    """The study's verdict on each part of ``claim`` and the plot its notebook committed."""
-    notebook = nbformat.read(REPO_ROOT / f"{claim.notebook}.ipynb", as_version=4)
-    pictures = [
-        base64.b64decode(output["data"]["image/png"])
-        for cell in notebook.cells
-        if "dl101.plot_runs(" in cell.source
-        for output in cell.get("outputs", [])
-        if "image/png" in output.get("data", {})
-    ]
-    if not pictures:
-        raise ValueError(f"{claim.notebook}.ipynb shows no plot of its runs: run `make outputs`.")
-    return Row(claim, claims.verdict(claim, None, records).parts, pictures[0], full is not None)
+def committed_plot(notebook: str) -> bytes:
+    """The comparison plot the notebook's committed run drew."""
+    cells = nbformat.read(REPO_ROOT / f"{notebook}.ipynb", as_version=4).cells
+    for cell in (cell for cell in cells if "dl101.plot_runs(" in cell.source):
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                return base64.b64decode(output["data"]["image/png"])
+    raise ValueError(f"{notebook}.ipynb shows no plot of its runs: run `make outputs`.")
 
 
 def _committed_stamp(name: str) -> dict:
@@ -139,28 +123,28 @@ def times_line(full: dict[str, dict]) -> str:
     )
 
 
-def section(rows: list[Row]) -> str:
-    """The Results section, between its markers."""
-    seeds = max((len(p.study.values) for row in rows for p in row.parts if p.study), default=0)
+def section(judged: Sequence[claims.Verdict], full: Mapping[str, dict]) -> str:
+    """The Results section, between its markers: each claim over the study's seeds."""
+    seeds = max(len(part.seeds) for verdict in judged for part in verdict.parts)
     lines = [""]
-    for row in rows:
-        notebook, topic = row.claim.notebook, row.claim.title.split(": ", 1)[1]
+    for verdict in judged:
+        notebook, topic = verdict.claim.notebook, verdict.claim.title.split(": ", 1)[1]
         lines += [
             "",
-            f"**[{topic[0].upper() + topic[1:]}]({notebook}.ipynb)**: {row.claim.in_brief}.",
+            f"**[{topic[0].upper() + topic[1:]}]({notebook}.ipynb)**: {verdict.claim.in_brief}.",
             "",
         ]
-        for part in row.parts:
-            if part.outcome is None or part.study is None:
+        for part in verdict.parts:
+            if part.outcome is None:
                 lines.append(f"- {part.part.text}: no seeds recorded yet")
             else:
                 at_scale = "" if part.full is None else f"; `full` run {part.in_one_run(part.full)}"
                 lines.append(
-                    f"- {part.part.text}: **{part.verdict}** ({part.held_in_seeds} of "
-                    f"{len(part.study.values)} seeds; {part.spread()}){at_scale}"
+                    f"- {part.part.text}: **{part.verdict}** ({part.held_in} seeds; "
+                    f"{part.spread}){at_scale}"
                 )
         plots = f"[the notebook's run](docs/results/{notebook}.png)"
-        if row.full:
+        if notebook in full:
             plots += f", [the `full` run](results/full/README.md#{notebook})"
         lines += ["", f"Plots: {plots}."]
     lines += [
@@ -181,13 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="only check; change nothing")
     args = parser.parse_args(argv)
-    full, records = published_entries(FULL_RESULTS / "summary.json"), verdicts.load_numbers()
-    rows = [
-        read_row(c, records, full.get(c.notebook)) for c in claims.EXPERIMENT_CLAIMS if c.in_brief
-    ]
+    full, records = published_entries(), verdicts.load_numbers()
+    judged = [claims.verdict(c, None, records) for c in claims.EXPERIMENT_CLAIMS if c.in_brief]
     readme = expected = README.read_text()
     written: list[tuple[str, str, Callable[[str], str]]] = [
-        (START, END, lambda _: section(rows)),
+        (START, END, lambda _: section(judged, full)),
         (TABLE_START, TABLE_END, lambda table: f"\n\n{notebook_table(table, full)}\n\n"),
         (TIMES_START, TIMES_END, lambda _: f"\n\n{times_line(full)}\n\n"),
     ]
@@ -197,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         before, rest = expected.split(start, 1)
         inside, after = rest.split(end, 1)
         expected = before + start + write(inside) + end + after
-    pictures = {PICTURES / f"{row.claim.notebook}.png": row.picture for row in rows}
+    pictures = {
+        PICTURES / f"{v.claim.notebook}.png": committed_plot(v.claim.notebook) for v in judged
+    }
     stale = expected != readme or any(
         not path.is_file() or path.read_bytes() != content for path, content in pictures.items()
     )
@@ -212,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_bytes(content)
     README.write_text(expected)
     print(
-        f"Wrote the results of {len(rows)} experiments into README.md and {PICTURES.relative_to(REPO_ROOT)}/."
+        f"Wrote the results of {len(judged)} experiments into README.md and {PICTURES.relative_to(REPO_ROOT)}/."
     )
     return 0
 

@@ -137,20 +137,14 @@ def execute(
             cause, advice = _why(error, output_dir)
             if seconds:  # it ran, but its copy could not be stamped
                 os.replace(partial, failed)
-                detail = (
-                    f"ran without error, but its executed copy could not be stamped: {cause}; it "
-                    f"is kept, unstamped, as {failed}, and {copy} is unchanged.{advice}"
-                )
+                detail = f"ran without error, but its executed copy could not be stamped: {cause}; it is kept, unstamped, as {failed}, and {copy} is unchanged.{advice}"
                 return Outcome(source.stem, False, seconds, detail, failed)
             if advice or str(getattr(error, "filename", None)) == str(partial):  # removed below
                 kept = f"the last copy, {copy}, is unchanged"
                 kept = kept if copy.exists() else "no copy was kept"
                 detail = f"its executed copy could not be written: {cause}; {kept}.{advice}"
                 return Outcome(source.stem, False, time.monotonic() - started, detail, copy)
-            detail = (
-                f"the kernel stopped ({type(error).__name__}: {error}); it may have run out of "
-                "memory: close other programs, or run this notebook alone"
-            )
+            detail = f"the kernel stopped ({type(error).__name__}: {error}); it may have run out of memory: close other programs, or run this notebook alone"
         else:
             os.replace(partial, copy)
             failed.unlink(missing_ok=True)
@@ -166,11 +160,7 @@ def write_back(outcome: Outcome, source: Path, read_as: bytes | None = None) -> 
     """Replace ``source``, and no other file, with its executed copy cleaned of this machine's
     paths, unless it changed since it was read as ``read_as``: an edit saved while it ran."""
     if read_as is not None and source.read_bytes() != read_as:
-        detail = (
-            f"ran without error, but {shown_path(source)} changed on disk while it ran, so it was "
-            f"not written over: your edit is kept. The executed copy is {outcome.executed}; run "
-            "it again to write back its outputs."
-        )
+        detail = f"ran without error, but {shown_path(source)} changed on disk while it ran, so it was not written over: your edit is kept. The executed copy is {outcome.executed}; run it again to write back its outputs."
         return dataclasses.replace(outcome, succeeded=False, detail=detail)
     try:
         notebook = nbformat.read(outcome.executed, as_version=4)
@@ -178,10 +168,7 @@ def write_back(outcome: Outcome, source: Path, read_as: bytes | None = None) -> 
         write_whole(notebook, source)
     except Exception as error:
         cause, advice = _why(error, source.parent)
-        detail = (
-            f"ran without error, but could not be written back: {cause}; {source} is unchanged, "
-            f"and the executed copy is {outcome.executed}.{advice}"
-        )
+        detail = f"ran without error, but could not be written back: {cause}; {source} is unchanged, and the executed copy is {outcome.executed}.{advice}"
         return dataclasses.replace(outcome, succeeded=False, detail=detail)
     detail = f"written back with its outputs: {shown_path(source)}"
     return Outcome(outcome.notebook, True, outcome.seconds, detail, source)
@@ -197,8 +184,7 @@ def notebook_path(argument: str) -> Path:
     ours, here = REPO_ROOT / name, Path.cwd() / name
     if ours.is_file() and here.is_file() and not here.samefile(ours):
         raise ValueError(
-            f"{argument} could be the repository's {ours} or {here}: give the path of the one to "
-            f"run (./{name} for the one in this folder)"
+            f"{argument} could be the repository's {ours} or {here}: give the path of the one to run (./{name} for the one in this folder)"
         )
     return ours
 
@@ -239,9 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Running {len(to_run)} notebook(s); TensorBoard logs go to {shown_path(log_dir())}")
     outcomes = []
     for source in to_run:
-        name = copy_name(source)
         print(f"\n=== {shown_path(source)}")
-        read_as = source.read_bytes()
+        read_as, name = source.read_bytes(), copy_name(source)
         outcome = execute(source, args.output_dir, name=name, profile=profile)
         if outcome.succeeded and args.in_place:
             outcome = write_back(outcome, source, read_as)

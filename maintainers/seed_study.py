@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,19 +46,6 @@ PARAMETER_USES = {
 
 
 @dataclass(frozen=True)
-class NotebookExecution:
-    """A notebook, and the parameters it is executed with besides its profile and seed."""
-
-    notebook: str
-    parameters: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def label(self) -> str:
-        """Its log folder's name: ``experiment_3_batch_size-large_batch_learning_rate_0.006325``."""
-        return "-".join([self.notebook, *(f"{name}_{value}" for name, value in self.parameters)])
-
-
-@dataclass(frozen=True)
 class StudyRun:
     """One distinct training run and the notebook runs it stands for, recorded from the run
     ``recorded_from`` that ``notebook`` makes when executed with ``parameters``."""
@@ -67,15 +54,17 @@ class StudyRun:
     notebook: str
     notebook_runs: tuple[str, ...] = ()
     trained_as: str | None = None
-    parameters: dict[str, float] = field(default_factory=dict)
+    parameters: tuple[tuple[str, float], ...] = ()
 
     @property
     def recorded_from(self) -> str:
         return self.trained_as or self.notebook_runs[0]
 
     @property
-    def execution(self) -> NotebookExecution:
-        return NotebookExecution(self.notebook, tuple(sorted(self.parameters.items())))
+    def execution(self) -> str:
+        """The notebook execution that trains it, also its log folder's name:
+        ``experiment_3_batch_size-large_batch_learning_rate_0.006325``."""
+        return "-".join([self.notebook, *(f"{name}_{value}" for name, value in self.parameters)])
 
 
 # The slides' rule for a batch X times larger is the learning rate divided by X "(or sqrt(X))";
@@ -96,44 +85,32 @@ STUDY_RUNS: tuple[StudyRun, ...] = (
     StudyRun("lr_0.0001", "experiment_4_learning_rate", ("experiment_4_learning_rate/lr_0.0001",)),
     StudyRun("lr_0.01", "experiment_4_learning_rate", ("experiment_4_learning_rate/lr_0.01",)),
     StudyRun("batch_2000_lr_down", "experiment_3_batch_size", trained_as=BATCH_2000,
-             parameters={LARGE_BATCH_LEARNING_RATE: round(0.001 / SCALE_FOR_40_TIMES_THE_BATCH, 6)}),
+             parameters=((LARGE_BATCH_LEARNING_RATE, round(0.001 / SCALE_FOR_40_TIMES_THE_BATCH, 6)),)),
     StudyRun("batch_2000_lr_up", "experiment_3_batch_size", trained_as=BATCH_2000,
-             parameters={LARGE_BATCH_LEARNING_RATE: round(0.001 * SCALE_FOR_40_TIMES_THE_BATCH, 6)}),
+             parameters=((LARGE_BATCH_LEARNING_RATE, round(0.001 * SCALE_FOR_40_TIMES_THE_BATCH, 6)),)),
 )  # fmt: skip
-STUDY_RUNS_BY_NAME = {run.name: run for run in STUDY_RUNS}
 
-# Notebooks whose runs are all small: executed whole with each seed, every run they made recorded
-# as "<prefix><run>". keras_mnist's "one improvement at a time" differ by tenths of a point.
-NOTEBOOK_STUDIES = {"keras_mnist": "mnist_"}
+# keras_mnist's runs are all small: it is executed whole with each seed, and every run it made
+# recorded as "mnist_<run>" (its "one improvement at a time" differ by tenths of a point).
 NOTEBOOK_RUNS = {"keras_mnist": claims.MNIST_MODELS}  # what counts as done for a seed
-# The notebook execution that trains each run or notebook study, and the records it must make.
-EXECUTIONS = {name: NotebookExecution(name) for name in NOTEBOOK_STUDIES}
-EXECUTIONS |= {run.name: run.execution for run in STUDY_RUNS}
-NEEDED = {name: [prefix + run for run in NOTEBOOK_RUNS[name]] for name, prefix in NOTEBOOK_STUDIES.items()}  # fmt: skip
+NEEDED = {"keras_mnist": [f"mnist_{model}" for model in claims.MNIST_MODELS]}
+# What the study trains, by the name `--runs` takes: the notebook study, then each run.
+TRAINED = {run.name: run for run in (StudyRun("keras_mnist", "keras_mnist"), *STUDY_RUNS)}
 
 
-def missing(
-    seeds: Sequence[int], names: Sequence[str], folder: Path | None = None
-) -> list[tuple[str, int]]:
+def missing(seeds: Sequence[int], names: Sequence[str]) -> list[tuple[str, int]]:
     """The (run or notebook, seed) pairs not recorded yet: notebook studies first (they are
     short), then every run's seed 1 before any seed 2, so that an interrupted study still
     compares every claim over the same seeds."""
-    notebooks = [name for name in names if name in NOTEBOOK_STUDIES]
-    runs = [name for name in names if name not in NOTEBOOK_STUDIES]
+    notebooks = [name for name in names if name in NEEDED]
+    runs = [name for name in names if name not in NEEDED]
     return [
         (name, seed)
         for group in (notebooks, runs)
         for seed in seeds
         for name in group
-        if not all(record_path(n, seed, folder).is_file() for n in NEEDED.get(name, [name]))
+        if not all(record_path(n, seed).is_file() for n in NEEDED.get(name, [name]))
     ]
-
-
-def recorded_seeds(notebook: str, records: Sequence[Mapping[str, Any]]) -> list[int]:
-    """The seeds for which every run a notebook study needs is among ``records``."""
-    seeds = {record["seed"] for record in records}
-    made = {(record["run"], record["seed"]) for record in records}
-    return sorted(seed for seed in seeds if all((n, seed) in made for n in NEEDED[notebook]))
 
 
 def record_from_logs(run: Any, name: str, seed: int, profile: str) -> dict[str, Any]:
@@ -181,20 +158,20 @@ def check_parameters(source: Path, parameters: Mapping[str, object]) -> None:
         )
 
 
-def execute_for_study(execution: NotebookExecution, seed: int, profile_name: str) -> Path:
+def execute_for_study(study: StudyRun, seed: int, profile_name: str) -> Path:
     """Execute a notebook with ``seed`` in a log folder of its own; raise if it fails."""
     import tempfile
 
     from dl101 import runs
     from maintainers.run_notebooks import execute
 
-    source = REPO_ROOT / f"{execution.notebook}.ipynb"
-    parameters: dict[str, object] = {"profile_name": profile_name, **dict(execution.parameters)}
+    source = REPO_ROOT / f"{study.notebook}.ipynb"
+    parameters: dict[str, object] = {"profile_name": profile_name, **dict(study.parameters)}
     # Runs start from the default seed unless given another: seed 0 needs no `seed` parameter.
     if seed != DEFAULT_SEED:
         parameters["seed"] = seed
     check_parameters(source, parameters)
-    group = f"{LOG_GROUP}/{execution.label}/seed_{seed}"
+    group = f"{LOG_GROUP}/{study.execution}/seed_{seed}"
     log_root = runs.log_dir() / group
     if log_root.exists():
         runs.new_run(group)  # sets the earlier attempt aside
@@ -202,7 +179,7 @@ def execute_for_study(execution: NotebookExecution, seed: int, profile_name: str
     with tempfile.TemporaryDirectory() as executed:
         outcome = execute(source, Path(executed), parameters)
     if not outcome.succeeded:
-        raise RuntimeError(f"{execution.label} with seed {seed} failed: {outcome.detail}")
+        raise RuntimeError(f"{study.execution} with seed {seed} failed: {outcome.detail}")
     return log_root
 
 
@@ -211,22 +188,21 @@ def train_and_record(names: Sequence[str], seed: int, profile_name: str = PROFIL
     them, each only if it trained every epoch with the study's seed and profile."""
     from dl101 import runs
 
-    (execution,) = {EXECUTIONS[name] for name in names}  # by_execution grouped them so
-    log_root = execute_for_study(execution, seed, profile_name)
-    if names[0] in NOTEBOOK_STUDIES:  # every run the notebook made
-        notebook = execution.notebook
+    study = TRAINED[names[0]]  # by_execution grouped ``names`` by the execution that trains them
+    log_root = execute_for_study(study, seed, profile_name)
+    if study.name in NOTEBOOK_RUNS:  # every run the notebook made
         made = {
-            NOTEBOOK_STUDIES[notebook] + folder.name: f"{notebook}/{folder.name}"
-            for folder in sorted((log_root / notebook).iterdir())
+            f"mnist_{folder.name}": f"{study.notebook}/{folder.name}"
+            for folder in sorted((log_root / study.notebook).iterdir())
             if folder.is_dir() and runs.PREVIOUS_RUN_MARKER not in folder.name
         }
     else:
-        made = {name: STUDY_RUNS_BY_NAME[name].recorded_from for name in names}
+        made = {name: TRAINED[name].recorded_from for name in names}
     records = {}
     for name, run_name in made.items():
         run = runs.open_run(run_name, root=log_root)
         if run is None:
-            raise RuntimeError(f"{execution.notebook} made no run {run_name}.")
+            raise RuntimeError(f"{study.notebook} made no run {run_name}.")
         if (run.seed, run.profile) != (seed, profile_name):
             raise RuntimeError(
                 f"{run.name} trained with seed {run.seed} in the {run.profile} profile, not with "
@@ -245,15 +221,13 @@ def train_and_record(names: Sequence[str], seed: int, profile_name: str = PROFIL
     return paths
 
 
-def by_execution(
-    to_train: Sequence[tuple[str, int]],
-) -> list[tuple[NotebookExecution, list[str], int]]:
+def by_execution(to_train: Sequence[tuple[str, int]]) -> list[tuple[list[str], int]]:
     """The (run or notebook, seed) pairs grouped by the notebook execution that trains them, in
     the order of ``to_train``: one execution of experiment_0_few_layers records both its runs."""
-    groups: dict[tuple[NotebookExecution, int], list[str]] = {}
+    groups: dict[tuple[str, int], list[str]] = {}
     for name, seed in to_train:
-        groups.setdefault((EXECUTIONS[name], seed), []).append(name)
-    return [(execution, names, seed) for (execution, seed), names in groups.items()]
+        groups.setdefault((TRAINED[name].execution, seed), []).append(name)
+    return [(names, seed) for (_, seed), names in groups.items()]
 
 
 @contextlib.contextmanager
@@ -288,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0 to N-1 (5)")
     parser.add_argument(
-        "--runs", nargs="+", choices=list(EXECUTIONS), default=list(EXECUTIONS), metavar="RUN",
+        "--runs", nargs="+", choices=list(TRAINED), default=list(TRAINED), metavar="RUN",
         help="only these runs or notebooks (default: all)",
     )  # fmt: skip
     parser.add_argument("--profile", default=PROFILE, choices=["cpu", "smoke"], help=argparse.SUPPRESS)  # fmt: skip
@@ -312,10 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     failed = 0
     with _only_study_running(records_dir()):
-        for execution, names, seed in by_execution(to_train):
+        for names, seed in by_execution(to_train):
             started = time.monotonic()
             print(f"{time.strftime('%H:%M:%S')} training {', '.join(names)} with seed {seed}: "
-                  f"executing {execution.label} ...", flush=True)  # fmt: skip
+                  f"executing {TRAINED[names[0]].execution} ...", flush=True)  # fmt: skip
             command = [sys.executable, "-m", "maintainers.seed_study", "--train", *names,
                        "--seed", str(seed), "--profile", arguments.profile]  # fmt: skip
             result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)

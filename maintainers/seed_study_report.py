@@ -23,7 +23,7 @@ from typing import Any
 from dl101 import claims, runs, verdicts
 from dl101.pictures import ShownFigure
 from dl101.reports import minutes
-from dl101.verdicts import RULE, RunNumbers, Spread
+from dl101.verdicts import RULE, spread
 from maintainers import seed_study
 from maintainers.notebook_outputs import machine_text
 
@@ -32,24 +32,24 @@ import numpy as np
 PAGE_DIR = verdicts.RECORDS_DIR.parent
 # Each plot: a title and the study runs it draws.
 PLOTS = {
-    "depth": ("Experiment 0: depth", ("few_layers", "three_layer_sets")),
+    "depth": (claims.DEPTH.title, ("few_layers", "three_layer_sets")),
     "dropout_and_l2": ("Experiments 1 and 2: dropout and L2", ("base", "base_dropout", "base_l2")),
     "batch_size": (
-        "Experiment 3: batch size",
+        claims.BATCH_SIZE.title,
         ("batch_50", "batch_2000", "batch_2000_lr_down", "batch_2000_lr_up"),
     ),
-    "learning_rate": ("Experiment 4: learning rate", ("lr_0.0001", "base_dropout", "lr_0.01")),
+    "learning_rate": (claims.LEARNING_RATE.title, ("lr_0.0001", "base_dropout", "lr_0.01")),
 }
 
 
-def _run_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
+def _run_rows(numbers: verdicts.Records) -> list[str]:
     lines = [
         "| run | stands for | seeds | final validation accuracy | best validation accuracy "
         "| gap (train − validation) | wall time, mean |",
         "|---|---|---|---|---|---|---|",
     ]
     for study_run in seed_study.STUDY_RUNS:
-        own = [RunNumbers.from_record(r) for r in records if r["run"] == study_run.name]
+        own = list(numbers.get(study_run.name, {}).values())
         stands_for = ", ".join(f"`{name}`" for name in study_run.notebook_runs) or "study only"
         if not own:
             lines.append(f"| **{study_run.name}** | {stands_for} | 0 | | | | |")
@@ -60,33 +60,31 @@ def _run_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
             for key, value in own[0].settings.items()
             if key not in runs.EXPERIMENT_SETTINGS
         )
-        final, best, gap = (
-            Spread(tuple(getattr(run, name) for run in own))
-            for name in ("final_validation_accuracy", "best_validation_accuracy", "gap")
-        )
+        final = spread([run.final_validation_accuracy for run in own], percent=True)
+        best = spread([run.best_validation_accuracy for run in own], percent=True)
+        gap = spread([run.gap for run in own])
         wall = minutes(statistics.fmean(run.wall_time_seconds for run in own))
         lines.append(
-            f"| **{study_run.name}** ({settings}) | {stands_for} | {len(own)} | {final.percent()} "
-            f"| {best.percent()} | {gap.points()} | {wall} |"
+            f"| **{study_run.name}** ({settings}) | {stands_for} | {len(own)} | {final} "
+            f"| {best} | {gap} | {wall} |"
         )
     return lines
 
 
 def _parts_table(
-    judged: Sequence[claims.Claim], numbers: claims.Records, first: str,
+    judged: Sequence[claims.Claim], numbers: verdicts.Records, first: str,
     margin: str = "margin over the seeds", held: str = "held in",
 ) -> list[str]:  # fmt: skip
     """Each part of the ``judged`` claims over the seeds, one row each."""
-    lines = [f"| {first} | {margin}: mean ± sd (range) | {held} | verdict |", "|---|---|---|---|"]
-    for part in (part for claim in judged for part in claims.judge_claim(claim, None, numbers)):
-        if part.study and part.outcome:
-            lines.append(
-                f"| {part.part.text} | {part.spread()} | {part.held_in_seeds} of "
-                f"{len(part.study.values)} | **{part.verdict}** |"
-            )
-        else:
-            lines.append(f"| {part.part.text} | no seed with every run recorded | | |")
-    return lines
+    return [
+        f"| {first} | {margin}: mean ± sd (range) | {held} | verdict |",
+        "|---|---|---|---|",
+        *(
+            f"| {part.part.text} | {part.over_seeds('no seed with every run recorded')} |"
+            for claim in judged
+            for part in claims.judge_claim(claim, None, numbers)
+        ),
+    ]
 
 
 # A study run keeps both cores busy by itself (a load of about 2); above this, other work shared
@@ -96,10 +94,11 @@ BUSY_LOAD = 3.0
 
 def page(records: Sequence[Mapping[str, Any]]) -> str:
     """The study's README, written from ``records`` alone."""
-    numbers = verdicts.load_numbers_from(records)
+    numbers = verdicts.load_numbers(records)
     cifar_names = {run.name for run in seed_study.STUDY_RUNS}
     cifar_recorded = sum(record["run"] in cifar_names for record in records)
-    mnist_seeds = len(seed_study.recorded_seeds("keras_mnist", records))
+    needed = (set(numbers.get(name, {})) for name in seed_study.NEEDED["keras_mnist"])
+    mnist_seeds = len(set.intersection(*needed))
     dates = sorted({record["date"] for record in records})
     by_machine: dict[str, list[float]] = {}
     for record in records:
@@ -120,8 +119,10 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
     mnist_rows = []
     for model in (*claims.MNIST_MODELS, *exercises):
         own = numbers.get(f"mnist_{model}", {})
-        final = Spread(tuple(run.final_validation_accuracy for run in own.values()))
-        mnist_rows.append(f"| {model} | {len(own)} | {final.percent() if own else ''} |")
+        final = [run.final_validation_accuracy for run in own.values()]
+        mnist_rows.append(
+            f"| {model} | {len(own)} | {spread(final, percent=True) if own else ''} |"
+        )
     lines = [
         "# The seed study: every claim over several seeds",
         "",
@@ -150,7 +151,7 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
             "than they would have been on a quiet machine.",
             "",
         ]
-    lines += ["## How a claim is judged", "", RULE, "", "## The runs", "", *_run_rows(records)]
+    lines += ["## How a claim is judged", "", RULE, "", "## The runs", "", *_run_rows(numbers)]
     lines += ["", "## The claims"]
     for claim in claims.EXPERIMENT_CLAIMS:
         lines += [

@@ -140,25 +140,29 @@ def test_mnist_arrays_are_those_of_the_file(tmp_path: Path) -> None:
             assert array.dtype == expected[key].dtype
 
 
-def test_cifar10_download_is_verified_and_unpacked(
+def test_cifar10_download_is_verified_and_unpacked_and_clears_leftovers(
     tmp_path: Path, web_root: tuple[Path, str]
 ) -> None:
     served, url = web_root
     archive = cifar10_archive(tmp_path)
     (served / "cifar-10-python.tar.gz").write_bytes(archive)
     source = Download(f"{url}/cifar-10-python.tar.gz", "sha256", sha256(archive))
-    download_dir = tmp_path / "downloads"
+    # What SIGKILL during a download and during unpacking leaves, and a cut-off archive.
+    (data.REPO_DATA_DIR / ".cifar-10-python.tar.gz.abc123.part").mkdir()
+    (data.REPO_DATA_DIR / ".cifar-10-python.tar.gz.abc123.part" / "x").write_bytes(b"half")
+    (data.REPO_DATA_DIR / ".extract-xyz" / data.CIFAR10_FOLDER).mkdir(parents=True)
+    (data.REPO_DATA_DIR / "cifar-10-python.tar.gz").write_bytes(archive[:100])
 
-    folder = data.find_cifar10(tmp_path / "empty", source=source, download_dir=download_dir)
+    folder = data.find_cifar10(source=source)
 
-    assert folder == download_dir / data.CIFAR10_FOLDER
-    assert sorted(p.name for p in download_dir.iterdir()) == [data.CIFAR10_FOLDER]
-    (x_train, _), (x_test, _) = data.load_cifar10(download_dir)
+    assert folder == data.REPO_DATA_DIR / data.CIFAR10_FOLDER
+    assert os.listdir(data.REPO_DATA_DIR) == [data.CIFAR10_FOLDER]
+    (x_train, _), (x_test, _) = data.load_cifar10()
     assert len(x_train) == 5 * IMAGES_PER_BATCH and len(x_test) == IMAGES_PER_BATCH
 
 
-def test_mnist_download_lands_in_the_download_folder_readable_by_all(
-    tmp_path: Path, web_root: tuple[Path, str]
+def test_mnist_download_lands_in_the_data_folder_readable_by_all(
+    web_root: tuple[Path, str],
 ) -> None:
     """Readable by everyone who may read the folder, as a file the learner saved would be."""
     served, url = web_root
@@ -167,27 +171,32 @@ def test_mnist_download_lands_in_the_download_folder_readable_by_all(
     source = Download(f"{url}/{data.MNIST_FILE}", "sha256", sha256(content))
     old_umask = os.umask(0o022)
     try:
-        path = data.find_mnist(tmp_path / "empty", source=source, download_dir=tmp_path / "dl")
+        path = data.find_mnist(source=source)
     finally:
         os.umask(old_umask)
 
     assert path.read_bytes() == content
-    assert os.listdir(tmp_path / "dl") == [data.MNIST_FILE]
+    assert os.listdir(data.REPO_DATA_DIR) == [data.MNIST_FILE]
     assert oct(path.stat().st_mode & 0o777) == "0o644"
 
 
-def test_checksum_mismatch_keeps_nothing(tmp_path: Path, web_root: tuple[Path, str]) -> None:
+def test_checksum_mismatch_keeps_nothing_and_says_where_a_copy_would_be_used(
+    tmp_path: Path, web_root: tuple[Path, str]
+) -> None:
     served, url = web_root
     (served / "cifar-10-python.tar.gz").write_bytes(cifar10_archive(tmp_path))
     source = Download(f"{url}/cifar-10-python.tar.gz", "md5", "0" * 32)
-    download_dir = tmp_path / "downloads"
 
-    with pytest.raises(
-        DataError, match=r"is corrupt: its md5 checksum is [0-9a-f]{32}.*Nothing was kept"
-    ):
-        data.find_cifar10(tmp_path / "empty", source=source, download_dir=download_dir)
+    with pytest.raises(DataError) as raised:
+        data.find_cifar10(source=source)
 
-    assert os.listdir(download_dir) == []
+    assert re.search(
+        r"is corrupt: its md5 checksum is [0-9a-f]{32}.*Nothing was kept", str(raised.value)
+    )
+    assert str(raised.value).endswith(
+        f"put it, unopened, into {data.REPO_DATA_DIR}: it is checked and used from there."
+    )
+    assert os.listdir(data.REPO_DATA_DIR) == []
 
 
 class TruncatingHandler(http.server.BaseHTTPRequestHandler):
@@ -260,20 +269,19 @@ def test_a_failed_download_names_the_cause_and_every_way_out(
 
 
 def test_archive_that_escapes_its_folder_is_refused(tmp_path: Path) -> None:
-    archive = tmp_path / "evil.tar.gz"
+    """Even with the publisher's checksum: only the tarfile filter stands in the way."""
+    archive = tmp_path / "cifar-10-python.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        payload = b"overwritten"
         member = tarfile.TarInfo(f"{data.CIFAR10_FOLDER}/../../escaped.txt")
-        member.size = len(payload)
-        tar.addfile(member, io.BytesIO(payload))
-    destination = tmp_path / "inside" / "downloads"
-    destination.mkdir(parents=True)
+        member.size = len(b"overwritten")
+        tar.addfile(member, io.BytesIO(b"overwritten"))
+    source = Download(f"{OFFLINE}/{archive.name}", "sha256", sha256(archive.read_bytes()))
 
-    with pytest.raises(DataError, match="tries to write outside its folder"):
-        data.extract_tar(archive, data.CIFAR10_FOLDER, destination)
+    with pytest.raises(DataError, match=f"^{re.escape(str(archive))} tries to write outside its"):
+        data.find_cifar10(tmp_path, source=source)
 
-    assert not (tmp_path / "inside" / "escaped.txt").exists()
-    assert os.listdir(destination) == []
+    assert os.listdir(data.REPO_DATA_DIR) == [], "escaped.txt would have landed here"
+    assert archive.is_file()
 
 
 real_data = pytest.mark.skipif(

@@ -131,9 +131,9 @@ def served_mnist(web_root: tuple[Path, str]) -> Download:
     )
 
 
-def refuse_to_create(**options: Any) -> NoReturn:
+def refuse_to_create(suffix: Any = None, prefix: Any = None, dir: Any = None) -> NoReturn:
     """tempfile.mkdtemp in a folder the learner may not write to, which root always may."""
-    raise PermissionError(errno.EACCES, "Permission denied", options["dir"])
+    raise PermissionError(errno.EACCES, "Permission denied", dir)
 
 
 @pytest.mark.parametrize(

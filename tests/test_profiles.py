@@ -7,35 +7,27 @@ from dl101 import profiles
 import pytest
 
 
-@pytest.fixture
-def no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(profiles, "gpu_available", lambda: False)
-
-
-def test_auto_is_cpu_without_a_gpu(no_gpu: None) -> None:
-    assert profiles.choose_profile().name == "cpu"
-
-
-def test_auto_is_the_articles_settings_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(profiles, "gpu_available", lambda: True)
-
-    chosen = profiles.choose_profile()
-
-    assert (chosen.name, chosen.epochs, chosen.train_size) == ("full", 50, None)
-
-
-def test_environment_overrides_auto(no_gpu: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DL101_PROFILE", "Smoke")
-
-    assert profiles.choose_profile().name == "smoke"
-
-
-def test_notebook_parameter_overrides_environment(
-    no_gpu: None, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("gpu", "environment", "parameter", "chosen"),
+    [
+        (False, None, None, "cpu"),
+        (True, None, None, "full"),
+        (False, "Smoke", None, "smoke"),
+        (False, "smoke", "full", "full"),
+    ],
+)
+def test_the_profile_is_the_parameter_else_the_environment_else_full_on_a_gpu_else_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+    gpu: bool,
+    environment: str | None,
+    parameter: str | None,
+    chosen: str,
 ) -> None:
-    monkeypatch.setenv("DL101_PROFILE", "smoke")
+    monkeypatch.setattr(profiles, "gpu_available", lambda: gpu)
+    if environment:
+        monkeypatch.setenv("DL101_PROFILE", environment)
 
-    assert profiles.choose_profile("full").name == "full"
+    assert profiles.choose_profile(parameter).name == chosen
 
 
 def test_unknown_profile_lists_the_choices() -> None:

@@ -50,8 +50,8 @@ def test_a_results_entry_gives_each_part_its_own_verdict_from_the_studys_records
     }
     records = {"base": dict.fromkeys(range(5), without), "base_dropout": with_dropout}
 
-    row = results_section.read_row(claims.DROPOUT, records, {"status": "published"})
-    text = results_section.section([row])
+    verdict = claims.verdict(claims.DROPOUT, None, records)
+    text = results_section.section([verdict], {"experiment_1_dropout": {"status": "published"}})
 
     assert f"**[Dropout](experiment_1_dropout.ipynb)**: {claims.DROPOUT.in_brief}." in text
     assert (

@@ -38,36 +38,25 @@ def test_new_run_gives_tflearn_an_empty_folder_under_its_normalised_name(tmp_pat
     assert run.label == "with_dropout"
 
 
-def visible(folder: Path) -> list[Path]:
-    """What TensorBoard and a reader see in a log folder: not the hidden folder of locks."""
-    return [p for p in folder.iterdir() if not p.name.startswith(".")]
-
-
-def test_a_rerun_sets_each_earlier_run_aside_under_a_name_of_its_own(
+def test_a_rerun_sets_each_earlier_run_aside_under_a_name_of_its_own_and_says_so_once(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
+    runs.new_run("group/run", root=tmp_path)  # an empty run folder is reused silently
     for number in range(3):
         run = runs.new_run("group/run", root=tmp_path)
         assert not any(run.folder.iterdir())
         (run.folder / "events").write_text(str(number))
         os.utime(run.folder / "events", (1e9, 1e9))  # all ended in the same second
 
-    kept = sorted(p.name for p in visible(tmp_path / "group") if p.name != "run")
+    kept = sorted(p.name for p in (tmp_path / "group").iterdir() if p.name != "run")
     assert len(kept) == 2 and all(name.startswith("run.previous-") for name in kept)
     contents = sorted((tmp_path / "group" / name / "events").read_text() for name in kept)
     assert contents == ["0", "1"] and (run.folder / "events").read_text() == "2"
-    said = capsys.readouterr().out
-    assert all(f"kept aside as '{name}'; this run starts afresh" in said for name in kept)
-
-
-def test_an_empty_run_folder_is_reused_silently(
-    tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    runs.new_run("run", root=tmp_path)
-    runs.new_run("run", root=tmp_path)
-
-    assert [p.name for p in visible(tmp_path)] == ["run"]
-    assert capsys.readouterr().out == ""
+    said = capsys.readouterr().out.splitlines()
+    assert said == [
+        f"An earlier run named 'group/run' was kept aside as '{name}'; this run starts afresh."
+        for name in kept
+    ]
 
 
 def test_a_run_records_its_settings_as_plain_json_and_gives_them_back(tmp_path: Path) -> None:
@@ -79,16 +68,14 @@ def test_a_run_records_its_settings_as_plain_json_and_gives_them_back(tmp_path: 
     assert recorded == {"batch_size": 96, "learning_rate": 0.5}
     assert (run.batch_size, run.learning_rate, run.epochs, run.seed) == (96, 0.5, None, 0)
     assert runs.open_run("group/run", root=tmp_path) == run
-
-
-def test_opening_a_run_that_does_not_exist_gives_none(tmp_path: Path) -> None:
     assert runs.open_run("group/never", root=tmp_path) is None
 
 
-def test_an_experiment_records_the_profile_epochs_and_training_size() -> None:
+def test_an_experiment_records_its_settings_in_each_run_and_lists_each_run_once() -> None:
     experiment = runs.Experiment("exp", PROFILES["cpu"], training_examples=16_000)
 
-    run = experiment.new_run("a", batch_size=50, learning_rate=0.01)
+    for name in ("a", "b", "a"):
+        run = experiment.new_run(name, batch_size=50, learning_rate=0.01)
 
     assert run.name == "exp/a"
     assert dict(run.settings) == {
@@ -99,16 +86,8 @@ def test_an_experiment_records_the_profile_epochs_and_training_size() -> None:
         "batch_size": 50,
         "learning_rate": 0.01,
     }
-
-
-def test_an_experiment_lists_each_run_once_in_the_order_made() -> None:
-    experiment = runs.Experiment("exp", PROFILES["smoke"], training_examples=10, epochs=3)
-
-    for name in ("a", "b", "a"):
-        experiment.new_run(name, batch_size=1)
-
     assert [run.label for run in experiment.runs] == ["b", "a"]
-    assert experiment.runs[0].epochs == 3
+    assert runs.Experiment("exp", PROFILES["cpu"], epochs=3).new_run("c").epochs == 3
 
 
 @pytest.mark.parametrize("kind", ["a file", "inside a file", "read-only"])

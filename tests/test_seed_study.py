@@ -24,7 +24,7 @@ def test_every_notebook_run_is_recorded_once_from_a_notebook_that_makes_it() -> 
     for study_run in seed_study.STUDY_RUNS:
         assert study_run.recorded_from in EXPECTED_RUNS[study_run.notebook], study_run.name
     # experiment_2_l2 makes the base network too; the study records it from experiment 1.
-    base = seed_study.STUDY_RUNS_BY_NAME["base"]
+    base = seed_study.TRAINED["base"]
     assert base.recorded_from == "experiment_1_dropout/without_dropout"
 
 
@@ -52,9 +52,9 @@ def test_batch_2000_is_also_trained_with_the_learning_rate_scaled_each_way() -> 
         ("batch_2000_lr_down", 0.001 / 40**0.5),
         ("batch_2000_lr_up", 0.001 * 40**0.5),
     ]:
-        study_run = seed_study.STUDY_RUNS_BY_NAME[name]
+        study_run = seed_study.TRAINED[name]
         assert study_run.recorded_from == "experiment_3_batch_size/batch_2000"
-        assert study_run.parameters == {"large_batch_learning_rate": round(learning_rate, 6)}
+        assert dict(study_run.parameters) == {"large_batch_learning_rate": round(learning_rate, 6)}
 
 
 def test_the_runs_one_notebook_makes_are_trained_by_one_execution_of_it() -> None:
@@ -63,7 +63,7 @@ def test_the_runs_one_notebook_makes_are_trained_by_one_execution_of_it() -> Non
 
     planned = seed_study.by_execution(to_train)
 
-    assert [(execution.label, names, seed) for execution, names, seed in planned] == [
+    assert [(seed_study.TRAINED[names[0]].execution, names, seed) for names, seed in planned] == [
         ("experiment_0_few_layers", ["few_layers", "linear"], 1),
         ("experiment_3_batch_size", ["batch_2000"], 1),
         ("experiment_3_batch_size-large_batch_learning_rate_0.006325", ["batch_2000_lr_up"], 1),
@@ -116,20 +116,21 @@ def test_a_notebook_run_not_trained_as_the_study_asks_is_not_recorded(
     assert not (tmp_path / "records").exists()
 
 
-def write_record(folder: Path, name: str, seed: int, profile: str = "smoke") -> Path:
-    path = verdicts.record_path(name, seed, folder)
+def write_record(name: str, seed: int, profile: str = "smoke") -> Path:
+    path = verdicts.record_path(name, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"run": name, "seed": seed, "profile": profile}))
     return path
 
 
 def test_what_is_still_to_train_goes_seed_by_seed_and_skips_what_is_recorded(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_record(tmp_path, "few_layers", 0)
-    write_record(tmp_path, "base", 1)
+    monkeypatch.setenv(verdicts.RECORDS_VARIABLE, str(tmp_path))
+    write_record("few_layers", 0)
+    write_record("base", 1)
 
-    to_train = seed_study.missing(range(2), ["few_layers", "base"], tmp_path)
+    to_train = seed_study.missing(range(2), ["few_layers", "base"])
 
     assert to_train == [("base", 0), ("few_layers", 1)]
 
@@ -167,7 +168,7 @@ def test_started_again_the_study_trains_only_what_is_not_recorded(
 ) -> None:
     monkeypatch.setenv("DL101_DATA_DIR", str(REAL_DATA_DIR))
     monkeypatch.setenv(verdicts.RECORDS_VARIABLE, str(tmp_path))
-    earlier = write_record(tmp_path, "few_layers", 0)
+    earlier = write_record("few_layers", 0)
     earlier_text = earlier.read_text()
 
     arguments = ["--profile", "smoke", "--seeds", "1", "--runs", "few_layers", "base_l2"]
@@ -178,7 +179,7 @@ def test_started_again_the_study_trains_only_what_is_not_recorded(
     assert "training base_l2 with seed 0" in printed
     assert "training few_layers" not in printed
     assert earlier.read_text() == earlier_text
-    record = json.loads(verdicts.record_path("base_l2", 0, tmp_path).read_text())
+    record = json.loads(verdicts.record_path("base_l2", 0).read_text())
     assert record["settings"]["regularizer"] == "L2" and record["settings"]["seed"] == 0
     # experiment_2_l2 also made the base network, which the study records from experiment 1.
     assert sorted(path.parent.name for path in tmp_path.glob("*/seed_*.json")) == [
