@@ -12,9 +12,8 @@ import contextlib
 import importlib.metadata
 import os
 import platform
-import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 
@@ -64,27 +63,6 @@ def _apply() -> None:
     if version is not None and version < QUIET_FROM and "tensorflow" not in sys.modules:
         with standard_error_closed():
             import tensorflow  # noqa: F401
-
-
-def onednn_in_use() -> bool:
-    """Whether the TensorFlow loaded in this process runs its oneDNN kernels (imports it)."""
-    from tensorflow.python.util import _pywrap_util_port
-
-    return bool(_pywrap_util_port.IsMklEnabled())
-
-
-def onednn_in_new_process(environment: Mapping[str, str]) -> bool:
-    """Whether TensorFlow, loaded in a new Python process with ``environment``, runs oneDNN.
-
-    For a process that starts others and should not keep TensorFlow's half a gigabyte itself.
-    The probe does not import dl101, so ``environment`` alone decides.
-    """
-    probe = "from tensorflow.python.util import _pywrap_util_port as p; print(p.IsMklEnabled())"
-    result = subprocess.run(
-        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
-    )
-    # TensorFlow may print before the answer, on any stream.
-    return result.stdout.strip().splitlines()[-1] == "True"
 
 
 _apply()

@@ -32,8 +32,8 @@ from dl101 import cifar10_experiment_data  # noqa: E402
 from dl101.paths import REPO_ROOT  # noqa: E402
 from dl101.profiles import PROFILES  # noqa: E402
 from dl101.runs import LOG_DIR_VARIABLE  # noqa: E402
-from dl101.tensorflow_settings import ONEDNN_VARIABLE, onednn_in_new_process  # noqa: E402
-from maintainers.notebook_outputs import processor  # noqa: E402
+from dl101.tensorflow_settings import ONEDNN_VARIABLE  # noqa: E402
+from maintainers.notebook_outputs import onednn_in_new_process, processor  # noqa: E402
 
 import numpy as np  # noqa: E402
 

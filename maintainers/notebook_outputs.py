@@ -9,14 +9,15 @@ import functools
 import hashlib
 import os
 import platform
+import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from dl101.paths import REPO_ROOT
-from dl101.tensorflow_settings import onednn_in_new_process
 
 METADATA_KEY = "dl101"
 
@@ -44,6 +45,27 @@ def versions() -> dict[str, str]:
         with contextlib.suppress(PackageNotFoundError):  # a notebook's run may not need it
             found[library] = version(library)
     return found
+
+
+def onednn_in_use() -> bool:
+    """Whether the TensorFlow loaded in this process runs its oneDNN kernels (imports it)."""
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def onednn_in_new_process(environment: Mapping[str, str]) -> bool:
+    """Whether TensorFlow, loaded in a new Python process with ``environment``, runs oneDNN.
+
+    For a process that starts others and should not keep TensorFlow's half a gigabyte itself.
+    The probe does not import dl101, so ``environment`` alone decides.
+    """
+    probe = "from tensorflow.python.util import _pywrap_util_port as p; print(p.IsMklEnabled())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+    )
+    # TensorFlow may print before the answer, on any stream.
+    return result.stdout.strip().splitlines()[-1] == "True"
 
 
 @functools.cache

@@ -116,8 +116,7 @@ def missing(seeds: Sequence[int], names: Sequence[str]) -> list[tuple[str, int]]
 def record_from_logs(run: Any, name: str, seed: int, profile: str) -> dict[str, Any]:
     """What the study keeps of a finished run: every epoch's numbers, read from its logs."""
     from dl101.tensorboard_logs import metrics_of, read_scalars, start_time
-    from dl101.tensorflow_settings import onednn_in_use
-    from maintainers.notebook_outputs import processor, versions
+    from maintainers.notebook_outputs import onednn_in_use, processor, versions
 
     curves = read_scalars(run)
     metrics = metrics_of(curves)

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 from dl101.paths import REPO_ROOT
-from dl101.tensorflow_settings import onednn_in_use
 from maintainers import notebook_outputs
 
 import nbformat
@@ -48,7 +47,7 @@ def test_stamp_records_what_produced_the_outputs() -> None:
     assert (stamp["profile"], stamp["wall_time_seconds"]) == ("cpu", 61)
     assert {"python", "tensorflow", "tflearn", "keras", "numpy"} <= set(stamp["versions"])
     assert stamp["machine"]["cores"] == os.cpu_count() and stamp["machine"]["processor"]
-    assert stamp["machine"]["onednn"] == onednn_in_use()
+    assert stamp["machine"]["onednn"] == notebook_outputs.onednn_in_use()
     assert stamp["code_sha256"] == notebook_outputs.code_hash(notebook)
 
 

@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 from dl101.paths import REPO_ROOT
-from dl101.tensorflow_settings import ONEDNN_VARIABLE, X86_64_MACHINES, onednn_in_new_process
+from dl101.tensorflow_settings import ONEDNN_VARIABLE, X86_64_MACHINES
+from maintainers.notebook_outputs import onednn_in_new_process
 
 import pytest
 
@@ -30,7 +31,9 @@ def _run(script: str, **environment: str) -> str:
 
 
 # What TensorFlow itself decided, in a fresh process that imports dl101 first, as notebooks do.
-PROBE = "import dl101; print(dl101.tensorflow_settings.onednn_in_use())"
+PROBE = (
+    "import dl101; from maintainers.notebook_outputs import onednn_in_use; print(onednn_in_use())"
+)
 
 
 @pytest.mark.skipif(not ON_X86_64, reason="oneDNN is set on x86-64 only")
