@@ -311,13 +311,22 @@ BATCH_SIZE = Claim(
     in_brief="batches of 50 ahead of 2,000 after the same epochs (this tutorial)",
 )
 
+# Experiment 3's learning rate, and what the two rival rules make of it for batch 2,000, 40 times
+# batch 50: divided by sqrt(40) (the slides), or multiplied by it (today's practice for Adam).
+BATCH_SIZE_LEARNING_RATE = 0.001
+SCALED_LEARNING_RATES = {
+    "down": round(BATCH_SIZE_LEARNING_RATE / 40**0.5, 6),
+    "up": round(BATCH_SIZE_LEARNING_RATE * 40**0.5, 6),
+}
+
 LEARNING_RATE_SCALING = Claim(
     title="Experiment 3: batch size and learning rate",
     notebook="experiment_3_batch_size",
     text='Two rival rules for a 40 times larger batch. The slides: "batch_size * X => '
-    'learning_rate / X (or sqrt(X))", so the study trains batch 2,000 with 0.001 divided by '
-    "sqrt(40). Today's practice for Adam: a larger batch takes a larger rate, 0.001 times "
-    "sqrt(40). Each rule is its own row: no joint verdict.",
+    'learning_rate / X (or sqrt(X))", so the study trains batch 2,000 with '
+    f"{BATCH_SIZE_LEARNING_RATE} divided by sqrt(40). Today's practice for Adam: a larger batch "
+    f"takes a larger rate, {BATCH_SIZE_LEARNING_RATE} times sqrt(40). Each rule is its own row: "
+    "no joint verdict.",
     roles={
         "unchanged": ("", "batch_2000"),
         "down": ("", "batch_2000_lr_down"),
@@ -325,11 +334,13 @@ LEARNING_RATE_SCALING = Claim(
     },
     parts=(
         Part(
-            "the slides: rate 0.000158 helps batch 2,000 (minus rate 0.001)",
+            f"the slides: rate {SCALED_LEARNING_RATES['down']:.3g} helps batch 2,000 (minus "
+            f"rate {BATCH_SIZE_LEARNING_RATE})",
             _gain("down", "unchanged"),
         ),
         Part(
-            "today's practice: rate 0.00632 helps batch 2,000 (minus rate 0.001)",
+            f"today's practice: rate {SCALED_LEARNING_RATES['up']:.3g} helps batch 2,000 (minus "
+            f"rate {BATCH_SIZE_LEARNING_RATE})",
             _gain("up", "unchanged"),
         ),
     ),

@@ -67,10 +67,6 @@ class StudyRun:
         return "-".join([self.notebook, *(f"{name}_{value}" for name, value in self.parameters)])
 
 
-# The slides' rule for a batch X times larger is the learning rate divided by X "(or sqrt(X))";
-# today's rule of thumb scales it up. Batch 2000 is 40 times batch 50: the study trains it both
-# ways by sqrt(40), from experiment 3's learning rate of 0.001.
-SCALE_FOR_40_TIMES_THE_BATCH = 40**0.5
 BATCH_2000 = "experiment_3_batch_size/batch_2000"
 STUDY_RUNS: tuple[StudyRun, ...] = (
     StudyRun("few_layers", "experiment_0_few_layers", ("experiment_0/few_layers",)),
@@ -85,9 +81,9 @@ STUDY_RUNS: tuple[StudyRun, ...] = (
     StudyRun("lr_0.0001", "experiment_4_learning_rate", ("experiment_4_learning_rate/lr_0.0001",)),
     StudyRun("lr_0.01", "experiment_4_learning_rate", ("experiment_4_learning_rate/lr_0.01",)),
     StudyRun("batch_2000_lr_down", "experiment_3_batch_size", trained_as=BATCH_2000,
-             parameters=((LARGE_BATCH_LEARNING_RATE, round(0.001 / SCALE_FOR_40_TIMES_THE_BATCH, 6)),)),
+             parameters=((LARGE_BATCH_LEARNING_RATE, claims.SCALED_LEARNING_RATES["down"]),)),
     StudyRun("batch_2000_lr_up", "experiment_3_batch_size", trained_as=BATCH_2000,
-             parameters=((LARGE_BATCH_LEARNING_RATE, round(0.001 * SCALE_FOR_40_TIMES_THE_BATCH, 6)),)),
+             parameters=((LARGE_BATCH_LEARNING_RATE, claims.SCALED_LEARNING_RATES["up"]),)),
 )  # fmt: skip
 
 # keras_mnist's runs are all small: it is executed whole with each seed, and every run it made
