@@ -29,9 +29,12 @@ import numpy as np
 # A network that never learned guesses one class out of ten.
 CHANCE = 0.1
 # "Never left chance": its best validation accuracy stayed within 2 points of guessing.
-NEVER_LEFT_CHANCE = CHANCE + 0.02
-# How the tutorial reads the article's "~15% more accurate": 10 to 20 percentage points.
-DEPTH_GAIN = (0.10, 0.20)
+NEVER_LEFT_CHANCE_POINTS = 2
+NEVER_LEFT_CHANCE = CHANCE + NEVER_LEFT_CHANCE_POINTS / 100
+# How the tutorial reads the article's "~15% more accurate", in percentage points.
+DEPTH_GAIN_POINTS = (10, 20)
+DEPTH_GAIN = (DEPTH_GAIN_POINTS[0] / 100, DEPTH_GAIN_POINTS[1] / 100)
+DEPTH_GAIN_TEXT = f"{DEPTH_GAIN_POINTS[0]} to {DEPTH_GAIN_POINTS[1]} points"
 
 Margin = Callable[[Mapping[str, RunNumbers]], float]
 
@@ -248,16 +251,16 @@ DEPTH = Claim(
     notebook="experiment_0_three_layer_sets",
     text='The article says the network with three sets of layers is "~15% more accurate" than '
     'the one with one set, which "is underfitting - it\'s not learning enough". This tutorial '
-    "reads ~15% as 10 to 20 points, and underfitting as: the one-set network learns its own "
+    f"reads ~15% as {DEPTH_GAIN_TEXT}, and underfitting as: the one-set network learns its own "
     "training images less well than the three-set network recognises images it never saw.",
     roles={"few": ("few_layers", "few_layers"), "three": ("three_layer_sets", "three_layer_sets")},
     parts=(
         Part("three sets more accurate (validation, three minus one)", _gain("three", "few")),
         Part(
-            "by 10 to 20 points (this tutorial's reading of ~15%)",
+            f"by {DEPTH_GAIN_TEXT} (this tutorial's reading of ~15%)",
             _gain("three", "few"),
             holds=lambda gain: DEPTH_GAIN[0] <= gain <= DEPTH_GAIN[1],
-            reads={Outcome.OPPOSITE: "outside 10 to 20 points in every seed"},
+            reads={Outcome.OPPOSITE: f"outside {DEPTH_GAIN_TEXT} in every seed"},
         ),
         Part(
             "one set underfits (three's validation minus one's training accuracy; this "
@@ -352,7 +355,8 @@ LEARNING_RATE = Claim(
     text='The article says that with a learning rate too high or too low a network "might not '
     'converge, just like the large learning rate" (0.01) in its run. Tested here: Adam at 0.001 '
     "ends ahead of 0.0001 and of 0.01; and, this tutorial's stricter reading, 0.01 never leaves "
-    "chance (its best validation accuracy within 2 points of the 10% of guessing).",
+    f"chance (its best validation accuracy within {NEVER_LEFT_CHANCE_POINTS} points of the "
+    f"{CHANCE:.0%} of guessing).",
     roles={
         "slow": ("lr_0.0001", "lr_0.0001"),
         "medium": ("lr_0.001", "base_dropout"),

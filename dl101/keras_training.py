@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from dl101.runs import Run
-from dl101.tensorboard_logs import TRAINING_PASS_FOLDER, TRAINING_PASS_IMAGES
+from dl101.tensorboard_logs import (
+    KERAS_ACCURACY,
+    KERAS_LOSS,
+    TRAINING_PASS_FOLDER,
+    TRAINING_PASS_IMAGES,
+)
 
 import keras
 import numpy as np
@@ -24,6 +29,7 @@ class MeasuredTraining(keras.callbacks.Callback):
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, run: Run) -> None:
         super().__init__()
+        run.check_not_trained_yet()  # before fit: Keras' TensorBoard callback writes there
         self.images = images[:TRAINING_PASS_IMAGES]
         self.labels = labels[:TRAINING_PASS_IMAGES]
         self.writer = tf.summary.create_file_writer(str(run.folder / TRAINING_PASS_FOLDER))
@@ -31,8 +37,8 @@ class MeasuredTraining(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         loss, accuracy = self.model.evaluate(self.images, self.labels, verbose=0)
         with self.writer.as_default():
-            tf.summary.scalar("epoch_loss", loss, step=epoch)
-            tf.summary.scalar("epoch_accuracy", accuracy, step=epoch)
+            tf.summary.scalar(KERAS_LOSS, loss, step=epoch)
+            tf.summary.scalar(KERAS_ACCURACY, accuracy, step=epoch)
         self.writer.flush()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:

@@ -67,8 +67,10 @@ TFLEARN = Metrics(f"{TRAINING_PASS_FOLDER}/{TFLEARN_TRAINING_ACCURACY}", "Accura
 TFLEARN_RUNNING_AVERAGES = replace(TFLEARN, train_accuracy="Accuracy", train_loss="Loss")
 # Keras' TensorBoard callback logs once per epoch, in train/ (running averages) and validation/;
 # dl101.keras_training.MeasuredTraining measures training as validation is, in training_pass/.
-KERAS = Metrics(f"{TRAINING_PASS_FOLDER}/epoch_accuracy", "validation/epoch_accuracy",
-                f"{TRAINING_PASS_FOLDER}/epoch_loss", "validation/epoch_loss", steps_are_epochs=True)  # fmt: skip
+KERAS_ACCURACY, KERAS_LOSS = "epoch_accuracy", "epoch_loss"  # Keras' tags, in each folder
+KERAS = Metrics(f"{TRAINING_PASS_FOLDER}/{KERAS_ACCURACY}", f"validation/{KERAS_ACCURACY}",
+                f"{TRAINING_PASS_FOLDER}/{KERAS_LOSS}", f"validation/{KERAS_LOSS}",
+                steps_are_epochs=True)  # fmt: skip
 
 
 class DamagedLogError(RuntimeError):

@@ -43,7 +43,6 @@ class Published:
     """What to publish of one notebook: its runs, the claim it tests and how it plots them."""
 
     notebook: str
-    title: str
     group: str
     claim: claims.Claim | None
     run_names: tuple[str, ...] = ()  # empty: every run in the group
@@ -53,17 +52,24 @@ class Published:
 
 NOTEBOOKS = (
     # Its claim is not tested until experiment_0_three_layer_sets has run too; that one compares.
-    Published("experiment_0_few_layers", "Experiment 0: one set of layers", "experiment_0",
-              claims.DEPTH, run_names=("few_layers",)),
-    Published("experiment_0_three_layer_sets", claims.DEPTH.title, "experiment_0", claims.DEPTH,
+    Published("experiment_0_few_layers", "experiment_0", claims.DEPTH, run_names=("few_layers",)),
+    Published("experiment_0_three_layer_sets", "experiment_0", claims.DEPTH,
               run_names=("few_layers", "three_layer_sets")),
     *(
-        Published(claim.notebook, claim.title, claim.notebook, claim, x_axis=x_axis)
+        Published(claim.notebook, claim.notebook, claim, x_axis=x_axis)
         for claim, x_axis in [(claims.DROPOUT, "epoch"), (claims.L2, "epoch"),
                               (claims.BATCH_SIZE, "time"), (claims.LEARNING_RATE, "epoch")]
     ),
-    Published("keras_mnist", "Keras on MNIST", "keras_mnist", None, plotted=claims.MNIST_MODELS),
+    Published("keras_mnist", "keras_mnist", None, plotted=claims.MNIST_MODELS),
 )  # fmt: skip
+
+
+def title_of(notebook: str) -> str:
+    """The notebook's own title: the first level-one heading of its markdown."""
+    cells = nbformat.read(REPO_ROOT / f"{notebook}.ipynb", as_version=4).cells
+    headings = (line for cell in cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if line.startswith("# "))  # fmt: skip
+    return next(headings).removeprefix("# ")
 
 
 def runs_of(published: Published, log_root: Path) -> list[Run]:
@@ -99,7 +105,7 @@ def publish(
 ) -> dict[str, Any]:
     """Write one notebook's plot (and executed copy); return its summary entry."""
     runs = runs_of(published, log_root)
-    entry: dict[str, Any] = {"notebook": published.notebook, "title": published.title}
+    entry: dict[str, Any] = {"notebook": published.notebook, "title": title_of(published.notebook)}
     if problem := problem_with(published, runs, profile):
         return entry | {"status": problem}
     executed = executed_dir / f"{published.notebook}.ipynb"
@@ -112,7 +118,7 @@ def publish(
         }
     table = results_table(runs)
     plotted = [run for run in runs if not published.plotted or run.label in published.plotted]
-    figure = plot_runs(plotted, x_axis=published.x_axis, title=f"{published.title} ({profile})")
+    figure = plot_runs(plotted, x_axis=published.x_axis, title=f"{entry['title']} ({profile})")
     figure.savefig(out / f"{published.notebook}.png", dpi=80)
     entry |= {
         "status": "published",

@@ -109,3 +109,15 @@ def test_an_unwritable_log_directory_is_one_clear_error(
 
     with pytest.raises(RuntimeError, match=rf"cannot be written to {target}.*Set DL101_LOG_DIR"):
         runs.new_run("group/run")
+
+
+def test_a_keras_run_trained_already_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    """keras_mnist's fit cell run again on the same run: two trainings must not read as one."""
+    from dl101.keras_training import MeasuredTraining
+
+    run = runs.new_run("twice", root=tmp_path, epochs=1)
+    (run.folder / "train").mkdir()  # what Keras' TensorBoard callback wrote the first time
+
+    with pytest.raises(RuntimeError, match="'twice' has been trained already.*Re-run the cell"):
+        MeasuredTraining(np.zeros((4, 2)), np.eye(2)[[0, 1, 0, 1]], run)
+    assert sorted(path.name for path in run.folder.iterdir()) == ["run_settings.json", "train"]
