@@ -15,11 +15,13 @@ from dl101.reports import ResultsTable
 from dl101.runs import Run
 from dl101.tensorboard_logs import metrics_of, read_scalars
 from dl101.verdicts import (
+    MNIST_RECORD_PREFIX,
     Outcome,
     Records,
     RunNumbers,
     full_run_numbers,
     judge,
+    label_in,
     load_numbers,
     spread,
 )
@@ -72,19 +74,25 @@ class Part:
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim in its source's words, and its parts; ``roles`` name each run it compares."""
+    """A claim in its source's words, and its parts; ``roles`` name each run it compares by its
+    record in the seed study, which also says the run's label in ``experiment`` (the log group
+    of its notebook's runs, if not named after the notebook)."""
 
     title: str  # "Experiment 1: dropout", as the published pages head it
     notebook: str  # the notebook that shows its verdict
     text: str  # whose claim, in their words, and how the tutorial tests it
-    roles: Mapping[str, tuple[str, str]]  # role -> (run label in the notebook, seed-study run)
+    roles: Mapping[str, str]  # role -> the seed study's record of that run
     parts: tuple[Part, ...]
     in_brief: str = ""  # a few words, for the README's Results
+    group: str = ""  # the notebook's log group, when it is not the notebook's name
 
     @property
-    def labels(self) -> list[str]:
-        """The runs the claim compares, as the notebook names them ("": the study's only)."""
-        return [label for label, _ in self.roles.values() if label]
+    def labels(self) -> dict[str, str]:
+        """Each role's run as the notebook names it; empty when the notebook does not train them
+        all (a claim the study alone tests)."""
+        experiment = self.group or self.notebook
+        labels = {role: label_in(experiment, record) for role, record in self.roles.items()}
+        return labels if all(labels.values()) else {}
 
 
 @dataclass(frozen=True)
@@ -131,11 +139,11 @@ class PartResult:
 def study_margins(claim: Claim, records: Records | None = None) -> dict[str, list[float]]:
     """Each part's margin in every seed for which the study recorded all of the claim's runs."""
     records = load_numbers() if records is None else records
-    names = [study_name for _, study_name in claim.roles.values()]
+    names = list(claim.roles.values())
     seeds = sorted(set.intersection(*(set(records.get(name, {})) for name in names)))
     margins: dict[str, list[float]] = {part.text: [] for part in claim.parts}
     for seed in seeds:
-        numbers = {role: records[name][seed] for role, (_, name) in claim.roles.items()}
+        numbers = {role: records[name][seed] for role, name in claim.roles.items()}
         for part in claim.parts:
             margins[part.text].append(part.margin(numbers))
     return margins
@@ -164,9 +172,10 @@ def judge_claim(
 def _by_role(claim: Claim, runs: Mapping[str, RunNumbers]) -> dict[str, RunNumbers] | None:
     """Each role's run among ``runs`` (by label); ``None`` while one has not run, or has not run
     to its end, and for a claim the study alone tests."""
-    if not claim.labels or any(label not in runs or runs[label].partial for label in claim.labels):
+    labels = claim.labels
+    if not labels or any(label not in runs or runs[label].partial for label in labels.values()):
         return None
-    return {role: runs[label] for role, (label, _) in claim.roles.items()}
+    return {role: runs[label] for role, label in labels.items()}
 
 
 def _seeds(parts: Sequence[PartResult]) -> int:
@@ -239,7 +248,7 @@ def verdict(
     note = " ".join(
         f"**{name}** is partial ({row.shortfall}): this run is judged when it has finished."
         for name, row in this_run.items()
-        if name in claim.labels and row.partial
+        if name in claim.labels.values() and row.partial
     )
     full = full_run_numbers(claim.notebook) if full is None else full
     parts = judge_claim(claim, _by_role(claim, this_run), records, _by_role(claim, full))
@@ -253,7 +262,8 @@ DEPTH = Claim(
     'the one with one set, which "is underfitting - it\'s not learning enough". This tutorial '
     f"reads ~15% as {DEPTH_GAIN_TEXT}, and underfitting as: the one-set network learns its own "
     "training images less well than the three-set network recognises images it never saw.",
-    roles={"few": ("few_layers", "few_layers"), "three": ("three_layer_sets", "three_layer_sets")},
+    group="experiment_0",
+    roles={"few": "few_layers", "three": "three_layer_sets"},
     parts=(
         Part("three sets more accurate (validation, three minus one)", _gain("three", "few")),
         Part(
@@ -277,7 +287,7 @@ DROPOUT = Claim(
     text="The article presents dropout as a way to prevent overfitting, which this tutorial "
     "measures as a smaller gap between training and validation accuracy; that it costs no "
     "validation accuracy is this tutorial's test too.",
-    roles={"without": ("without_dropout", "base"), "with": ("with_dropout", "base_dropout")},
+    roles={"without": "base", "with": "base_dropout"},
     parts=(
         Part("smaller gap (gap without minus gap with)", _gap_shrinks),
         Part(
@@ -295,7 +305,7 @@ L2 = Claim(
     text='The article says the network with L2 regularisation "outperforms the one without", '
     "which this tutorial reads as a higher validation accuracy, and presents L2, like dropout, as "
     "a way to prevent overfitting, which it measures as a smaller gap.",
-    roles={"without": ("without_l2", "base"), "with": ("with_l2", "base_l2")},
+    roles={"without": "base", "with": "base_l2"},
     parts=(
         Part("smaller gap (gap without minus gap with)", _gap_shrinks),
         Part("higher validation accuracy (with minus without)", _gain("with", "without")),
@@ -309,7 +319,7 @@ BATCH_SIZE = Claim(
     text="The article says only that a large batch takes fewer, more accurate steps but needs "
     "more memory and time per step. This tutorial's claim: after the same number of epochs, "
     "batches of 50 are ahead of batches of 2,000.",
-    roles={"small": ("batch_50", "batch_50"), "large": ("batch_2000", "batch_2000")},
+    roles={"small": "batch_50", "large": "batch_2000"},
     parts=(Part("batch 50 ahead after the same epochs (50 minus 2,000)", _gain("small", "large")),),
     in_brief="batches of 50 ahead of 2,000 after the same epochs (this tutorial)",
 )
@@ -330,11 +340,7 @@ LEARNING_RATE_SCALING = Claim(
     f"{BATCH_SIZE_LEARNING_RATE} divided by sqrt(40). Today's practice for Adam: a larger batch "
     f"takes a larger rate, {BATCH_SIZE_LEARNING_RATE} times sqrt(40). Each rule is its own row: "
     "no joint verdict.",
-    roles={
-        "unchanged": ("", "batch_2000"),
-        "down": ("", "batch_2000_lr_down"),
-        "up": ("", "batch_2000_lr_up"),
-    },
+    roles={"unchanged": "batch_2000", "down": "batch_2000_lr_down", "up": "batch_2000_lr_up"},
     parts=(
         Part(
             f"the slides: rate {SCALED_LEARNING_RATES['down']:.3g} helps batch 2,000 (minus "
@@ -357,11 +363,7 @@ LEARNING_RATE = Claim(
     "ends ahead of 0.0001 and of 0.01; and, this tutorial's stricter reading, 0.01 never leaves "
     f"chance (its best validation accuracy within {NEVER_LEFT_CHANCE_POINTS} points of the "
     f"{CHANCE:.0%} of guessing).",
-    roles={
-        "slow": ("lr_0.0001", "lr_0.0001"),
-        "medium": ("lr_0.001", "base_dropout"),
-        "fast": ("lr_0.01", "lr_0.01"),
-    },
+    roles={"slow": "lr_0.0001", "medium": "base_dropout", "fast": "lr_0.01"},
     parts=(
         Part("0.001 ahead of 0.0001", _gain("medium", "slow")),
         Part("0.001 ahead of 0.01", _gain("medium", "fast")),
@@ -526,7 +528,7 @@ def _step_claim(model: str, base: str, change: str) -> Claim:
         title=f"keras_mnist: {model}",
         notebook="keras_mnist",
         text=f"This tutorial's step: {change}.",
-        roles={"base": (base, f"mnist_{base}"), "step": (model, f"mnist_{model}")},
+        roles={"base": MNIST_RECORD_PREFIX + base, "step": MNIST_RECORD_PREFIX + model},
         parts=(Part(f"{model}: {change} (minus {base})", _gain("step", "base"), decimals=2),),
     )
 

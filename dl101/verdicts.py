@@ -150,6 +150,33 @@ RECORDS_DIR = REPO_ROOT / "results" / "seed_study" / "runs"
 RECORDS_VARIABLE = "DL101_SEED_STUDY_DIR"  # tests point the study at a folder of their own
 
 
+# What each record of the study stands for: the notebook runs ("<experiment>/<label>") that are
+# the same training (network, settings, data: a run several notebooks make is recorded once), in
+# the order the study looks for them; a record not listed is a run the study alone trains.
+# keras_mnist's runs are each recorded under the label they have there, after this prefix.
+STANDS_FOR: Mapping[str, tuple[str, ...]] = {
+    "few_layers": ("experiment_0/few_layers",),
+    "linear": ("experiment_0/linear",),
+    "three_layer_sets": ("experiment_0/three_layer_sets",),
+    "base": ("experiment_1_dropout/without_dropout", "experiment_2_l2/without_l2"),
+    "base_dropout": ("experiment_1_dropout/with_dropout", "experiment_4_learning_rate/lr_0.001"),
+    "base_l2": ("experiment_2_l2/with_l2",),
+    "batch_50": ("experiment_3_batch_size/batch_50",),
+    "batch_2000": ("experiment_3_batch_size/batch_2000",),
+    "lr_0.0001": ("experiment_4_learning_rate/lr_0.0001",),
+    "lr_0.01": ("experiment_4_learning_rate/lr_0.01",),
+}
+MNIST_RECORD_PREFIX = "mnist_"
+
+
+def label_in(experiment: str, record: str) -> str:
+    """The label of the run of ``experiment`` that the study's ``record`` stands for; "" if none."""
+    if experiment == "keras_mnist":
+        return record.removeprefix(MNIST_RECORD_PREFIX)
+    runs = STANDS_FOR.get(record, ())
+    return next((run.split("/")[1] for run in runs if run.startswith(f"{experiment}/")), "")
+
+
 def records_dir() -> Path:
     return Path(os.environ.get(RECORDS_VARIABLE) or RECORDS_DIR)
 

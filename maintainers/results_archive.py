@@ -43,24 +43,28 @@ class Published:
     """What to publish of one notebook: its runs, the claim it tests and how it plots them."""
 
     notebook: str
-    group: str
     claim: claims.Claim | None
     run_names: tuple[str, ...] = ()  # empty: every run in the group
     plotted: tuple[str, ...] = ()  # empty: every run
     x_axis: str = "epoch"
 
+    @property
+    def group(self) -> str:
+        """The log folder of the notebook's runs: its claim's, else named after the notebook."""
+        return (self.claim.group if self.claim else "") or self.notebook
+
 
 NOTEBOOKS = (
     # Its claim is not tested until experiment_0_three_layer_sets has run too; that one compares.
-    Published("experiment_0_few_layers", "experiment_0", claims.DEPTH, run_names=("few_layers",)),
-    Published("experiment_0_three_layer_sets", "experiment_0", claims.DEPTH,
+    Published("experiment_0_few_layers", claims.DEPTH, run_names=("few_layers",)),
+    Published("experiment_0_three_layer_sets", claims.DEPTH,
               run_names=("few_layers", "three_layer_sets")),
     *(
-        Published(claim.notebook, claim.notebook, claim, x_axis=x_axis)
+        Published(claim.notebook, claim, x_axis=x_axis)
         for claim, x_axis in [(claims.DROPOUT, "epoch"), (claims.L2, "epoch"),
                               (claims.BATCH_SIZE, "time"), (claims.LEARNING_RATE, "epoch")]
     ),
-    Published("keras_mnist", "keras_mnist", None, plotted=claims.MNIST_MODELS),
+    Published("keras_mnist", None, plotted=claims.MNIST_MODELS),
 )  # fmt: skip
 
 

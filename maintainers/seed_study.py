@@ -31,7 +31,14 @@ from typing import Any
 from dl101 import claims
 from dl101.paths import REPO_ROOT
 from dl101.runs import DEFAULT_SEED
-from dl101.verdicts import PROFILE, SEEDS, record_path, records_dir
+from dl101.verdicts import (
+    MNIST_RECORD_PREFIX,
+    PROFILE,
+    SEEDS,
+    STANDS_FOR,
+    record_path,
+    records_dir,
+)
 
 LOG_GROUP = "seed_study"
 LARGE_BATCH_LEARNING_RATE = "large_batch_learning_rate"
@@ -52,9 +59,12 @@ class StudyRun:
 
     name: str
     notebook: str
-    notebook_runs: tuple[str, ...] = ()
     trained_as: str | None = None
     parameters: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def notebook_runs(self) -> tuple[str, ...]:
+        return STANDS_FOR.get(self.name, ())
 
     @property
     def recorded_from(self) -> str:
@@ -67,19 +77,19 @@ class StudyRun:
         return "-".join([self.notebook, *(f"{name}_{value}" for name, value in self.parameters)])
 
 
-BATCH_2000 = "experiment_3_batch_size/batch_2000"
+BATCH_2000 = STANDS_FOR["batch_2000"][0]
 STUDY_RUNS: tuple[StudyRun, ...] = (
-    StudyRun("few_layers", "experiment_0_few_layers", ("experiment_0/few_layers",)),
-    StudyRun("linear", "experiment_0_few_layers", ("experiment_0/linear",)),
-    StudyRun("three_layer_sets", "experiment_0_three_layer_sets", ("experiment_0/three_layer_sets",)),
+    StudyRun("few_layers", "experiment_0_few_layers"),
+    StudyRun("linear", "experiment_0_few_layers"),
+    StudyRun("three_layer_sets", "experiment_0_three_layer_sets"),
     # From experiment 1, whose claim compares the two; the other notebooks' runs are not recorded.
-    StudyRun("base", "experiment_1_dropout", ("experiment_1_dropout/without_dropout", "experiment_2_l2/without_l2")),
-    StudyRun("base_dropout", "experiment_1_dropout", ("experiment_1_dropout/with_dropout", "experiment_4_learning_rate/lr_0.001")),
-    StudyRun("base_l2", "experiment_2_l2", ("experiment_2_l2/with_l2",)),
-    StudyRun("batch_50", "experiment_3_batch_size", ("experiment_3_batch_size/batch_50",)),
-    StudyRun("batch_2000", "experiment_3_batch_size", (BATCH_2000,)),
-    StudyRun("lr_0.0001", "experiment_4_learning_rate", ("experiment_4_learning_rate/lr_0.0001",)),
-    StudyRun("lr_0.01", "experiment_4_learning_rate", ("experiment_4_learning_rate/lr_0.01",)),
+    StudyRun("base", "experiment_1_dropout"),
+    StudyRun("base_dropout", "experiment_1_dropout"),
+    StudyRun("base_l2", "experiment_2_l2"),
+    StudyRun("batch_50", "experiment_3_batch_size"),
+    StudyRun("batch_2000", "experiment_3_batch_size"),
+    StudyRun("lr_0.0001", "experiment_4_learning_rate"),
+    StudyRun("lr_0.01", "experiment_4_learning_rate"),
     StudyRun("batch_2000_lr_down", "experiment_3_batch_size", trained_as=BATCH_2000,
              parameters=((LARGE_BATCH_LEARNING_RATE, claims.SCALED_LEARNING_RATES["down"]),)),
     StudyRun("batch_2000_lr_up", "experiment_3_batch_size", trained_as=BATCH_2000,
@@ -89,7 +99,7 @@ STUDY_RUNS: tuple[StudyRun, ...] = (
 # keras_mnist's runs are all small: it is executed whole with each seed, and every run it made
 # recorded as "mnist_<run>" (its "one improvement at a time" differ by tenths of a point).
 NOTEBOOK_RUNS = {"keras_mnist": claims.MNIST_MODELS}  # what counts as done for a seed
-NEEDED = {"keras_mnist": [f"mnist_{model}" for model in claims.MNIST_MODELS]}
+NEEDED = {"keras_mnist": [MNIST_RECORD_PREFIX + model for model in claims.MNIST_MODELS]}
 # What the study trains, by the name `--runs` takes: the notebook study, then each run.
 TRAINED = {run.name: run for run in (StudyRun("keras_mnist", "keras_mnist"), *STUDY_RUNS)}
 
@@ -187,7 +197,7 @@ def train_and_record(names: Sequence[str], seed: int, profile_name: str = PROFIL
     log_root = execute_for_study(study, seed, profile_name)
     if study.name in NOTEBOOK_RUNS:  # every run the notebook made
         made = {
-            f"mnist_{folder.name}": f"{study.notebook}/{folder.name}"
+            MNIST_RECORD_PREFIX + folder.name: f"{study.notebook}/{folder.name}"
             for folder in sorted((log_root / study.notebook).iterdir())
             if folder.is_dir() and runs.PREVIOUS_RUN_MARKER not in folder.name
         }

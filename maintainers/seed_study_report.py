@@ -118,7 +118,7 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
     mnist_columns = {"margin": "over the seeds", "held": "helped in"}
     mnist_rows = []
     for model in (*claims.MNIST_MODELS, *exercises):
-        own = numbers.get(f"mnist_{model}", {})
+        own = numbers.get(verdicts.MNIST_RECORD_PREFIX + model, {})
         final = [run.final_validation_accuracy for run in own.values()]
         mnist_rows.append(
             f"| {model} | {len(own)} | {spread(final, percent=True) if own else ''} |"
