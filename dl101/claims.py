@@ -33,10 +33,9 @@ CHANCE = 0.1
 # "Never left chance": its best validation accuracy stayed within 2 points of guessing.
 NEVER_LEFT_CHANCE_POINTS = 2
 NEVER_LEFT_CHANCE = CHANCE + NEVER_LEFT_CHANCE_POINTS / 100
-# How the tutorial reads the article's "~15% more accurate", in percentage points.
-DEPTH_GAIN_POINTS = (10, 20)
-DEPTH_GAIN = (DEPTH_GAIN_POINTS[0] / 100, DEPTH_GAIN_POINTS[1] / 100)
-DEPTH_GAIN_TEXT = f"{DEPTH_GAIN_POINTS[0]} to {DEPTH_GAIN_POINTS[1]} points"
+# How the tutorial reads the article's "~15% more accurate": 10 to 20 percentage points.
+DEPTH_GAIN = (0.10, 0.20)
+DEPTH_GAIN_TEXT = f"{100 * DEPTH_GAIN[0]:.0f} to {100 * DEPTH_GAIN[1]:.0f} points"
 
 Margin = Callable[[Mapping[str, RunNumbers]], float]
 
@@ -245,10 +244,11 @@ def verdict(
     """``claim`` judged on the runs of ``table`` (a notebook's results), over the study, and in
     its notebook's published ``full`` run (``full``: that run's numbers by label, to test)."""
     this_run = {} if table is None else {row.name: row for row in table.rows}
+    labels = claim.labels.values()
     note = " ".join(
         f"**{name}** is partial ({row.shortfall}): this run is judged when it has finished."
         for name, row in this_run.items()
-        if name in claim.labels.values() and row.partial
+        if name in labels and row.partial
     )
     full = full_run_numbers(claim.notebook) if full is None else full
     parts = judge_claim(claim, _by_role(claim, this_run), records, _by_role(claim, full))

@@ -154,7 +154,8 @@ def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
     a damage come back flagged, with a :class:`DamagedLogWarning` once per state of the files."""
     folder = run.folder if isinstance(run, Run) else Path(run)
     files = sorted(folder.rglob("events.out.tfevents.*")) if folder.is_dir() else []
-    curves = _read(folder, tuple((f, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    state = tuple((f, s.st_size, s.st_mtime_ns) for f in files for s in [f.stat()])
+    curves = _read(folder, state)
     if not curves and curves.damaged:
         raise DamagedLogError(
             f"No TensorBoard scalars could be read under {folder}: "
