@@ -1,11 +1,7 @@
-"""The article's image augmentation (random mirror, random turn), for a whole batch at once.
-
-tflearn's ``ImageAugmentation`` mirrors and turns one image at a time, the turn with scipy's cubic
-spline, in a Python thread that competes with training for the CPU: on a 2-core machine that cost
-about a fifth of the training speed. Here each method handles the whole batch in one call, drawing
-the same way (each image mirrored with probability one half, and turned with probability one half
-by an angle uniform in ``[-max_angle, max_angle]`` about its centre, black outside the frame); the
-one difference is that turns are bilinear. As with tflearn's, only training batches are augmented.
+"""The article's augmentation, a whole batch at once: tflearn's ``ImageAugmentation`` turns one
+image at a time with scipy, which cost a 2-core machine about a fifth of the training speed. The
+draws are tflearn's (each image mirrored with probability 1/2, turned with probability 1/2 by an
+angle uniform in ``[-max_angle, max_angle]``, black outside the frame); only the turns are bilinear.
 """
 
 from __future__ import annotations
@@ -18,20 +14,18 @@ try:
     import cv2
 except ImportError as error:
     raise ImportError(
-        "The notebooks' augmentation turns images with OpenCV, which is not installed here. "
-        "Install the project's requirements (they pin opencv-python-headless): "
-        "pip install -r requirements.txt -c constraints.txt"
+        "The notebooks' augmentation turns images with OpenCV, which is not installed here: "
+        "install the project's requirements, pip install -r requirements.txt -c constraints.txt"
     ) from error
 
 from tflearn.data_augmentation import ImageAugmentation
 
 
 def rotate_images(images: np.ndarray, angles_in_degrees: np.ndarray) -> np.ndarray:
-    """``images`` (N, height, width, channels) each turned by its angle, counter-clockwise.
+    """``images`` (N, height, width, channels) each turned counter-clockwise about its centre.
 
-    What ``scipy.ndimage.rotate(image, angle, reshape=False, order=1)`` does for one image, in
-    OpenCV's C++ without holding Python's lock: TensorFlow's image-transform kernel took twice as
-    long, and training with it was about 7% slower (the benchmark's pipeline 2, on 2 cores).
+    ``scipy.ndimage.rotate(image, angle, reshape=False, order=1)``, in OpenCV's C++ without holding
+    Python's lock (TensorFlow's image-transform kernel made training about 7% slower).
     """
     height, width = images.shape[1:3]
     centre = ((width - 1) / 2, (height - 1) / 2)
@@ -44,11 +38,8 @@ def rotate_images(images: np.ndarray, angles_in_degrees: np.ndarray) -> np.ndarr
 
 
 class BatchImageAugmentation(ImageAugmentation):
-    """tflearn's ``ImageAugmentation``, with random mirroring and turning done batch-wise.
-
-    Its generator is seeded from numpy's when it is created, so a model built after
-    ``new_graph(seed)`` is augmented the same way every time.
-    """
+    """tflearn's ``ImageAugmentation``, mirroring and turning batch-wise; like it, used on training
+    batches only. Seeded from numpy, so that ``new_graph(seed)`` repeats it."""
 
     def __init__(self) -> None:
         super().__init__()

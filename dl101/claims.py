@@ -1,9 +1,7 @@
 """The claims the experiments test, each judged on the learner's run and over the seed study.
 
-A notebook ends by showing :func:`verdict` of its claim: each part of the claim (in its
-source's words, or marked as this tutorial's reading), what this run measured, and the same
-margin in every seed of the study (:mod:`maintainers.seed_study`), read by one rule
-(:mod:`dl101.verdicts`). Every number comes from the runs' logs or the study's records.
+Every number in a verdict comes from the runs' logs or the study's records, read by one rule
+(:mod:`dl101.verdicts`).
 """
 
 from __future__ import annotations
@@ -50,32 +48,22 @@ def _gap_shrinks(r: Mapping[str, RunNumbers]) -> float:
     return r["without"].gap - r["with"].gap
 
 
-def _positive(margin: float) -> bool:
-    return margin > 0
-
-
 @dataclass(frozen=True)
 class Part:
-    """One testable part of a claim: a margin computed from the runs' numbers, and when it holds.
-
-    Shown in points of accuracy, or as an accuracy when ``as_accuracy``.
-    """
+    """One testable part of a claim: a margin from the runs' numbers, and when it holds."""
 
     text: str
     margin: Margin
-    holds: Callable[[float], bool] = _positive
-    as_accuracy: bool = False
+    holds: Callable[[float], bool] = lambda margin: margin > 0
+    as_accuracy: bool = False  # shown as an accuracy, not in points
     decimals: int = 1  # of a point: MNIST's steps differ by hundredths, CIFAR-10's by tenths
-    # For a part that is a range or a threshold, "the opposite" or "no clear effect" would
-    # mislead: how its outcomes read instead.
+    # For a range or a threshold, "the opposite" or "no clear effect" would mislead.
     reads: Mapping[Outcome, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim in its source's words, and its parts; ``roles`` name each run it compares by its
-    record in the seed study, which also says the run's label in ``experiment`` (the log group
-    of its notebook's runs, if not named after the notebook)."""
+    """A claim in its source's words, and its parts."""
 
     title: str  # "Experiment 1: dropout", as the published pages head it
     notebook: str  # the notebook that shows its verdict
@@ -87,8 +75,7 @@ class Claim:
 
     @property
     def labels(self) -> dict[str, str]:
-        """Each role's run as the notebook names it; empty when the notebook does not train them
-        all (a claim the study alone tests)."""
+        """Each role's run as the notebook names it; empty if the study alone trains them."""
         experiment = self.group or self.notebook
         labels = {role: label_in(experiment, record) for role, record in self.roles.items()}
         return labels if all(labels.values()) else {}
@@ -117,7 +104,6 @@ class PartResult:
 
     @property
     def verdict(self) -> str:
-        """The outcome over the seeds in the part's own words."""
         return self.part.reads.get(self.outcome, self.outcome.value) if self.outcome else ""
 
     @property
@@ -154,8 +140,7 @@ def judge_claim(
     records: Records | None = None,
     full: Mapping[str, RunNumbers] | None = None,
 ) -> tuple[PartResult, ...]:
-    """Each part of ``claim`` on this run's numbers (by role), over the study's seeds, and in
-    the ``full`` run (by role, when given)."""
+    """Each part of ``claim`` in this run, over the study's seeds and in the ``full`` run."""
     margins = study_margins(claim, records)
     return tuple(
         PartResult(
@@ -169,23 +154,34 @@ def judge_claim(
 
 
 def _by_role(claim: Claim, runs: Mapping[str, RunNumbers]) -> dict[str, RunNumbers] | None:
-    """Each role's run among ``runs`` (by label); ``None`` while one has not run, or has not run
-    to its end, and for a claim the study alone tests."""
+    """Each role's run among ``runs`` (by label); None while one is missing or partial."""
     labels = claim.labels
     if not labels or any(label not in runs or runs[label].partial for label in labels.values()):
         return None
     return {role: runs[label] for role, label in labels.items()}
 
 
-def _seeds(parts: Sequence[PartResult]) -> int:
-    return max(len(part.seeds) for part in parts)
+def _table(
+    first_column: str, held: str, parts: Sequence[PartResult], this_run: Sequence[str], full: bool
+) -> list[str]:
+    """A verdict table's lines: each part, what this run measured, and the study's seeds."""
+    seeds = max(len(part.seeds) for part in parts)
+    lines = [
+        f"| {first_column} | this run{' | `full` run, 1 seed' * full} | over the study's {seeds} "
+        f"seeds: mean ± sd (range) | {held} | verdict over the seeds |",
+        "|---|---|---|---|---|" + "---|" * full,
+    ]
+    for part, measured in zip(parts, this_run, strict=True):
+        lines.append(
+            f"| {part.part.text} | {measured} | {part.over_seeds('no seeds recorded yet')} |"
+        )
+    return lines
 
 
-def _table_head(first_column: str, held: str, parts: Sequence[PartResult], full: str = "") -> str:
-    return (
-        f"| {first_column} | this run{full} | over the study's {_seeds(parts)} seeds: mean ± sd "
-        f"(range) | {held} | verdict over the seeds |"
-    )
+def _no_seeds(parts: Sequence[PartResult], what: str) -> list[str]:
+    if any(part.seeds for part in parts):
+        return []
+    return ["", f"The seed study has no record of these {what} yet (`make seeds`)."]
 
 
 # Under a verdict that shows the `full` run: what that one run is, and what it is not.
@@ -195,7 +191,6 @@ FULL_CAVEAT = (
     "the notebooks measured it then, not measured as this run's is, so its gaps compare only "
     "roughly ([its page](results/full/README.md#{notebook}))."
 )
-NO_SEEDS = "The seed study has no record of these {} yet (`make seeds`)."
 
 
 @dataclass(frozen=True)
@@ -211,28 +206,17 @@ class Verdict:
 
     def _repr_markdown_(self) -> str:
         with_full = any(part.full is not None for part in self.parts)
-        lines = [
-            f"**{self.claim.title}.** {self.claim.text}",
-            "",
-            _table_head(
-                "part of the claim", "held in", self.parts, " | `full` run, 1 seed" * with_full
-            ),
-            "|---|---|---|---|---|" + ("---|" if with_full else ""),
-        ]
+        this_run = []
         for part in self.parts:
-            this_run = part.in_one_run(part.this_run) if self.claim.labels else "not trained here"
-            if with_full:
-                this_run += f" | {part.in_one_run(part.full)}"
-            lines.append(
-                f"| {part.part.text} | {this_run} | {part.over_seeds('no seeds recorded yet')} |"
-            )
+            cells = part.in_one_run(part.this_run) if self.claim.labels else "not trained here"
+            this_run.append(cells + f" | {part.in_one_run(part.full)}" * with_full)
+        lines = [f"**{self.claim.title}.** {self.claim.text}", ""]
+        lines += _table("part of the claim", "held in", self.parts, this_run, with_full)
         if with_full:
             lines += ["", FULL_CAVEAT.format(notebook=self.claim.notebook)]
         if self.note:
             lines += ["", self.note]
-        if not _seeds(self.parts):
-            lines += ["", NO_SEEDS.format("runs")]
-        return "\n".join(lines)
+        return "\n".join(lines + _no_seeds(self.parts, "runs"))
 
 
 def verdict(
@@ -241,8 +225,7 @@ def verdict(
     records: Records | None = None,
     full: Mapping[str, RunNumbers] | None = None,
 ) -> Verdict:
-    """``claim`` judged on the runs of ``table`` (a notebook's results), over the study, and in
-    its notebook's published ``full`` run (``full``: that run's numbers by label, to test)."""
+    """``claim`` judged on a notebook's results ``table``, over the study and in its ``full`` run."""
     this_run = {} if table is None else {row.name: row for row in table.rows}
     labels = claim.labels.values()
     note = " ".join(
@@ -385,84 +368,6 @@ LEARNING_RATE = Claim(
 EXPERIMENT_CLAIMS = (DEPTH, DROPOUT, L2, BATCH_SIZE, LEARNING_RATE_SCALING, LEARNING_RATE)
 
 
-def start_here_lessons(
-    answers_right: Mapping[str, bool], integers_then_0_1: bool | None = None
-) -> str:
-    """What the OR notebook's exercises showed, as a list written from their results.
-
-    ``integers_then_0_1``: whether the neuron trained on whole numbers up to 7 then answered
-    the four 0/1 questions right.
-    """
-    lessons = {
-        "or": ("One neuron learned OR in 2,000 epochs.", "One neuron did not learn OR."),
-        "no_bias": (
-            "Even without a bias the neuron got OR right.",
-            "Without a bias the neuron cannot answer 0 for `0 or 0`: its output there is always "
-            "sigmoid(0) = 0.5.",
-        ),
-        "xor_one_neuron": (
-            "One neuron got XOR right, which should be impossible: look for a mistake.",
-            "One neuron could not learn XOR: no straight line separates its answers.",
-        ),
-        "xor_hidden_layer": (
-            "A hidden layer of four neurons, starting from Xavier's weights, learned XOR.",
-            "The hidden layer did not learn XOR: try more epochs, or another seed.",
-        ),
-        "integers": (
-            "With whole numbers up to 7 as inputs, the neuron learned its four examples.",
-            "With whole numbers up to 7 as inputs, the neuron did not learn its four examples.",
-        ),
-        "faster": (
-            "A learning rate of 10 got OR right in 200 epochs, ten times fewer.",
-            "A learning rate of 10 was not enough to get OR right in 200 epochs.",
-        ),
-    }
-    lines = [
-        f"- {success if answers_right[name] else failure}"
-        for name, (success, failure) in lessons.items()
-        if name in answers_right
-    ]
-    if integers_then_0_1 is not None:
-        lines.append(
-            "- Asked the original 0/1 questions, that neuron got them all right too."
-            if integers_then_0_1
-            else "- Asked the original 0/1 questions, that neuron got some wrong: a network "
-            "answers well only for inputs like the ones it trained on."
-        )
-    return "\n".join(lines)
-
-
-def xor_seed_lessons(learned: Mapping[tuple[int, str], int], seeds: int) -> str:
-    """What start_here's XOR networks over many seeds showed, written from their counts.
-
-    ``learned`` maps (hidden neurons, starting weights) to the number of seeds that learned XOR.
-    """
-    default, xavier, two = (
-        learned[(4, "truncated_normal")],
-        learned[(4, "xavier")],
-        learned[(2, "xavier")],
-    )
-    text = (
-        f"With four hidden neurons, tflearn's default starting weights learned XOR in {default} of "
-        f"{seeds} seeds and Xavier's in {xavier} of {seeds}"
-    )
-    if xavier == seeds and default == 0:
-        text += ": every seed agrees, so here the starting weights decide, not chance."
-    elif xavier > default:
-        text += ": Xavier's did better, but not in every seed."
-    else:
-        text += ": Xavier's did not do better here."
-    text += f" With two hidden neurons and Xavier's weights, {two} of {seeds}"
-    if 0 < two < seeds:
-        text += (
-            ": the same network learns from some seeds and not from others, so a single run of "
-            "it could have shown you either answer."
-        )
-    else:
-        text += "." if two == seeds else ": it never learned."
-    return text
-
-
 def exploded(run: Run) -> bool:
     """Whether training ended worse than guessing (a loss above ln 10) or at infinity."""
     curves = read_scalars(run)
@@ -486,36 +391,13 @@ def learning_rate_recipe(runs: Sequence[Run]) -> str:
     return text
 
 
-# This tutorial's goal for the MNIST convnet (the slides set no number).
-MNIST_TARGET = 0.99
-
-
-def keras_mnist_summary(table: ResultsTable) -> str:
-    """What the Keras notebook's models reached, from its results table."""
-    first, softmax, convnet = table["first_model"], table["softmax"], table["convnet"]
-    best = max(table.rows, key=lambda row: row.final_validation_accuracy)
-    target = "at least" if convnet.final_validation_accuracy >= MNIST_TARGET else "short of"
-    change = softmax.final_validation_accuracy - first.final_validation_accuracy
-    return (
-        f"The slides' first model (sigmoid outputs, SGD at learning rate "
-        f"{first.settings.get('learning_rate')}) reached {first.final_validation_accuracy:.2%} on "
-        "the test set; "
-        f"the small convnet reached {convnet.final_validation_accuracy:.2%} ({target} this "
-        f"tutorial's goal of {MNIST_TARGET:.0%}, after {convnet.settings.get('epochs')} epochs in "
-        f"the `{convnet.settings.get('profile')}` profile). The best model was **{best.name}**. "
-        f"Softmax instead of sigmoid changed the test accuracy by {100 * change:+.2f} points."
-    )
-
-
-# keras_mnist's steps: (model, the model it changes, what it changes). Test accuracy is the
-# validation accuracy there.
+# keras_mnist's steps, in test accuracy: (model, the model it changes, what it changes).
 MNIST_STEPS = (
     ("hidden_layers", "softmax", "three hidden layers (256, 128, 64)"),
     ("augmentation", "hidden_layers", "augmentation (shifted, turned digits)"),
     ("convnet", "hidden_layers", "a convnet, with Adam at 0.001 and batches of 128"),
 )
-# Its exercises that the seed study measured with an earlier version of the notebook (three
-# epochs): the seed study page shows them, from their records.
+# Its exercises, which the seed study measured with an earlier, three-epoch notebook.
 MNIST_EXERCISE_STEPS = (
     ("he_initialisation", "hidden_layers", "He initialisation"),
     ("l2", "he_initialisation", "L2 on the weights (1e-4)"),
@@ -549,18 +431,10 @@ class StepsTable:
         return self._repr_markdown_()
 
     def _repr_markdown_(self) -> str:
-        lines = [
-            _table_head("step (test accuracy, minus the model it changes)", "helped in", self.rows),
-            "|---|---|---|---|---|",
-            *(
-                f"| {row.part.text} | {row.in_one_run(row.this_run)} "
-                f"| {row.over_seeds('no seeds recorded yet')} |"
-                for row in self.rows
-            ),
-        ]
-        if not _seeds(self.rows):
-            lines += ["", NO_SEEDS.format("models")]
-        return "\n".join(lines)
+        measured = [row.in_one_run(row.this_run) for row in self.rows]
+        head = "step (test accuracy, minus the model it changes)"
+        lines = _table(head, "helped in", self.rows, measured, full=False)
+        return "\n".join(lines + _no_seeds(self.rows, "models"))
 
 
 def mnist_steps(table: ResultsTable, records: Records | None = None) -> StepsTable:

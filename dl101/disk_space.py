@@ -1,14 +1,11 @@
 """How much room a disk has left, in the words every "disk full" message uses."""
 
-from __future__ import annotations
-
 import shutil
 from pathlib import Path
 
 
 def free_space(folder: Path) -> str:
-    """``"12.3 MB free"`` (or ``"4.2 GB free"``) on the disk that holds ``folder``, which need
-    not exist yet: the nearest folder above it that does is asked."""
+    """``"12.3 MB free"`` or ``"4.2 GB free"`` on the disk of ``folder`` or of its nearest parent."""
     existing = Path(folder)
     while not existing.is_dir() and existing != existing.parent:
         existing = existing.parent

@@ -1,10 +1,7 @@
-"""Make Colab or Kaggle ready for these notebooks; each notebook's first cell runs this file.
-
-It runs in the notebook's kernel before anything imports dl101, so it uses only the standard
-library. It installs what the host lacks, pinned as in requirements.txt and constraints.txt (for
-what that pulls in: six, nbformat), and keeps a host's TensorFlow this project supports: a second
-one takes minutes to install and can break the host's GPU set-up. The clone becomes the working
-folder, so a notebook finds dl101, data/ and logs/ as on a learner's own machine.
+"""Make Colab or Kaggle ready for these notebooks: each notebook's first cell runs this file, before
+dl101 can be imported, so it uses only the standard library. It installs what the host lacks, as
+pinned, keeps a supported TensorFlow (a second one takes minutes and can break the host's GPU
+set-up), and makes the clone the working folder, where a notebook finds dl101, data/ and logs/.
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ NEEDED = {
 
 
 def pinned_versions(*requirements: Path) -> dict[str, str]:
-    """``{package: version}`` from the ``name==version`` lines of requirements files, a later file winning."""
+    """``{package: version}`` from requirements files' ``name==version`` lines, the last file winning."""
     pins = {}
     for path in requirements:
         for line in path.read_text().splitlines():
@@ -47,8 +44,8 @@ def tensorflow_supported(installed: str | None) -> bool:
 def installations(
     tensorflow: str | None, importable: Callable[[str], bool], pins: Mapping[str, str]
 ) -> list[list[str]]:
-    """The ``pip install`` arguments for a host with ``tensorflow`` (a version, or ``None``) where
-    ``importable`` says which modules import, one list per call; tflearn's cannot replace numpy."""
+    """One ``pip install`` argument list per call, for a host with ``tensorflow`` (or ``None``) where
+    ``importable`` says which modules import; tflearn's cannot replace numpy."""
     calls = [] if tensorflow_supported(tensorflow) else [[f"tensorflow=={pins['tensorflow']}"]]
     missing = [package for module, package in NEEDED.items() if not importable(module)]
     if "tflearn" in missing:

@@ -1,8 +1,7 @@
 """Pictures of what a trained network learned: its filters, what they see, what it gets wrong.
 
-Each function takes a trained model, tflearn's ``DNN`` or a Keras model, and returns a figure
-Jupyter draws by itself, so a notebook calls it in one line. Nothing here imports tflearn:
-the Keras notebook must never load it.
+Each takes tflearn's ``DNN`` or a Keras model. Nothing here imports tflearn: the Keras notebook
+must never load it.
 """
 
 from __future__ import annotations
@@ -53,11 +52,7 @@ def _grid(count: int, columns: int, size: float, title: str) -> tuple[ShownFigur
 
 
 def first_layer_filters(model: Any, columns: int = 8) -> ShownFigure:
-    """Every filter of the first convolution as a small picture: one panel per filter.
-
-    A colour filter is drawn in colour: a reddish patch responds to red, a light-dark stripe to
-    an edge in that direction. A filter of a grey image is drawn in grey.
-    """
+    """Every filter of the first convolution as a small picture, in colour for colour images."""
     convolution = _convolution(model, 0)
     if _is_tflearn(model):
         weights = model.session.graph.get_collection(f"layer_variables/{convolution}")[0]
@@ -67,20 +62,15 @@ def first_layer_filters(model: Any, columns: int = 8) -> ShownFigure:
     figure, axes = _grid(weights.shape[-1], columns, 0.9, "What the first layer's filters look for")
     for index, panel in enumerate(axes):
         # Each filter stretched to its own range, so weak and strong ones are equally visible.
-        kernel = stretched(weights[..., index])
-        if kernel.shape[-1] == 3:
-            panel.imshow(kernel, interpolation="nearest")
-        else:
-            panel.imshow(kernel[..., 0], cmap="gray", interpolation="nearest")
+        # A colour filter in colour (the colour map is then unused), a grey one in grey.
+        panel.imshow(
+            np.squeeze(stretched(weights[..., index])), cmap="gray", interpolation="nearest"
+        )
     return figure
 
 
 def feature_maps(model: Any, image: np.ndarray, layer: int = 0, maps: int = 16) -> ShownFigure:
-    """The image, then what the ``layer``-th convolution (from 0) outputs for it: ``maps`` maps.
-
-    Bright is a strong response. The first layer's maps still look like the image (edges,
-    colours); a deeper layer's are smaller and answer to larger, more abstract patterns.
-    """
+    """The image, then ``maps`` of the maps the ``layer``-th convolution (from 0) outputs for it."""
     convolution = _convolution(model, layer)
     if _is_tflearn(model):
         graph = model.session.graph

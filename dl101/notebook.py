@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dl101 import python_check
 from dl101.paths import REPO_ROOT
-from dl101.profiles import Profile, announcement, choose_profile
+from dl101.profiles import PROFILE_VARIABLE, Profile, choose_profile
 from dl101.runs import log_dir
 
 
@@ -36,13 +36,15 @@ def check_setup() -> None:
 
 
 def prepare_notebook(profile_name: str | None = None, dataset: str = "cifar10") -> Profile:
-    """:func:`check_setup`, then choose the run profile (``None``: automatically) and announce it.
-
-    ``dataset``, ``"cifar10"`` or ``"mnist"``, says which of the profile's sizes are announced.
-    """
+    """:func:`check_setup`, then choose the run profile and say what it means for ``dataset``."""
     check_setup()
     profile = choose_profile(profile_name)
-    print(announcement(profile, dataset))
+    summary = profile.mnist_summary if dataset == "mnist" else profile.summary
+    print(f"Run profile: {profile.name} ({summary}).")
+    print(
+        f"To change it, set {PROFILE_VARIABLE} to full, cpu or smoke before starting Jupyter, "
+        "or set `profile_name` in the notebook's parameters cell and re-run."
+    )
     return profile
 
 

@@ -3,10 +3,7 @@
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-# The file-system root under which FloydHub's /data, /floyd/input and /output are looked
-# for. Only tests change it, to simulate a FloydHub machine in a temporary folder.
-FLOYDHUB_ROOT = Path("/")
+FLOYDHUB_ROOT = Path("/")  # tests move it, to play a FloydHub machine in a temporary folder
 
 
 def floydhub_data_dirs() -> list[Path]:

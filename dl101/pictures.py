@@ -1,7 +1,6 @@
 """Pictures a notebook shows: sample images of a data set, and figures Jupyter draws by itself.
 
-Figures are made outside pyplot, so each is shown exactly once, when a cell returns it, and
-never stays alive in pyplot's list of open figures.
+Figures are made outside pyplot, so each is shown once, when a cell returns it, and never kept.
 """
 
 from __future__ import annotations
@@ -40,15 +39,10 @@ def sample_images(
     per_class: int = 8,
     title: str | None = None,
 ) -> ShownFigure:
-    """A grid with one row per class: the first ``per_class`` images of that class, labelled.
-
-    ``labels`` may be class numbers or one-hot rows; ``images`` are (N, height, width) or
-    (N, height, width, channels), with values in [0, 1] or 0-255.
-    """
+    """One row per class: its first ``per_class`` images (values in [0, 1] or 0-255), labelled."""
     classes = class_numbers(labels)
-    figure = ShownFigure(
-        figsize=(per_class * 0.9 + 1.2, len(class_names) * 0.9), layout="constrained"
-    )
+    size = (per_class * 0.9 + 1.2, len(class_names) * 0.9)
+    figure = ShownFigure(figsize=size, layout="constrained")
     grid = figure.subplots(len(class_names), per_class, squeeze=False)
     scale = 255.0 if images.max() > 1.0 else 1.0
     for row, name in enumerate(class_names):
@@ -68,15 +62,11 @@ def sample_images(
 
 
 def side_by_side(images: Mapping[str, np.ndarray], title: str | None = None) -> ShownFigure:
-    """A row of labelled pictures, each at its own size in pixels: grey ones in grey.
-
-    Each picture is stretched from its darkest to its brightest value, so an edge map with
-    negative values shows as clearly as a photo.
-    """
+    """A row of labelled pictures, each at its own size, stretched to its own darkest and brightest
+    (so an edge map with negative values shows as clearly as a photo)."""
     figure = ShownFigure(figsize=(3 * len(images), 3.4), layout="constrained")
-    for axes, (label, image) in zip(
-        figure.subplots(1, len(images), squeeze=False)[0], images.items(), strict=True
-    ):
+    panels = figure.subplots(1, len(images), squeeze=False)[0]
+    for axes, (label, image) in zip(panels, images.items(), strict=True):
         axes.imshow(stretched(image), cmap="gray", interpolation="nearest")
         height, width = np.shape(image)[:2]
         axes.set_title(f"{label}\n{height} x {width} pixels", fontsize=9)

@@ -1,10 +1,5 @@
-"""Run profiles: how much training a notebook does, so it fits the machine it runs on.
-
-The article trained for 50 epochs on a cloud GPU. On a laptop CPU that takes hours per
-notebook, so without a GPU the notebooks train less (fewer epochs, a subset of the training
-images) but always validate on the full test set, and say which settings produced their
-numbers. Tests use ``smoke``, which only proves the notebook runs.
-"""
+"""Run profiles: how much a notebook trains, so it fits the machine (the article's 50 epochs take
+hours per notebook on a laptop CPU). Without a GPU it trains less, but validates on the full set."""
 
 from __future__ import annotations
 
@@ -12,7 +7,7 @@ import os
 from dataclasses import dataclass
 
 PROFILE_VARIABLE = "DL101_PROFILE"
-AUTO = "auto"
+AUTO = "auto"  # full with a GPU, cpu without
 
 
 @dataclass(frozen=True)
@@ -54,17 +49,14 @@ PROFILES = {
 }  # fmt: skip
 
 
-def gpu_available() -> bool:
+def gpu_available() -> bool:  # tests replace it
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))
 
 
 def requested_name(requested: str | None = None) -> str:
-    """The profile asked for, else ``$DL101_PROFILE``, else ``"auto"``: checked, not resolved.
-
-    It never imports TensorFlow, so a script can check what it was given before it starts.
-    """
+    """The name asked for, else ``$DL101_PROFILE``, else ``"auto"``: checked without TensorFlow."""
     choices = ", ".join([*PROFILES, AUTO])
     if requested is not None and not isinstance(requested, str):
         raise TypeError(  # papermill's -p profile_name 3 passes the int 3
@@ -78,18 +70,7 @@ def requested_name(requested: str | None = None) -> str:
 
 
 def choose_profile(requested: str | None = None) -> Profile:
-    """The profile :func:`requested_name` gives; auto: ``full`` with a GPU, ``cpu`` without."""
     name = requested_name(requested)
     if name == AUTO:
         name = "full" if gpu_available() else "cpu"
     return PROFILES[name]
-
-
-def announcement(profile: Profile, dataset: str = "cifar10") -> str:
-    """What a notebook prints at the top: the profile, what it means, and how to change it."""
-    summary = profile.mnist_summary if dataset == "mnist" else profile.summary
-    return (
-        f"Run profile: {profile.name} ({summary}).\n"
-        f"To change it, set {PROFILE_VARIABLE} to full, cpu or smoke before starting Jupyter, "
-        "or set `profile_name` in the notebook's parameters cell and re-run."
-    )

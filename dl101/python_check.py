@@ -1,9 +1,5 @@
-"""Refuse a Python the project cannot run on, naming the range it supports.
-
-The range is written once, as ``requires-python`` in ``pyproject.toml``. ``make`` runs this file
-with the interpreter it is about to build ``.venv`` from, before any library is installed and
-perhaps too old for ``tomllib``, so it reads that one line with the standard library alone.
-"""
+"""Refuse a Python the project cannot run on, naming the range ``requires-python`` in pyproject.toml
+gives. ``make`` runs it before ``.venv`` exists, on a Python perhaps too old for ``tomllib``."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""What a notebook shows at its end: runs plotted side by side and a table of their results.
-
-Everything is made from the runs' TensorBoard logs (:mod:`dl101.tensorboard_logs`) and the
-settings each run recorded (:mod:`dl101.runs`), so the plot, the table and TensorBoard agree,
-and the table says what produced each number.
-"""
+"""What a notebook shows at its end: runs plotted side by side and a table of their results,
+read from the runs' TensorBoard logs and the settings each run recorded."""
 
 from __future__ import annotations
 
@@ -14,14 +10,13 @@ from dataclasses import dataclass
 from dl101.pictures import ShownFigure
 from dl101.runs import Run, open_run
 from dl101.tensorboard_logs import (
-    TFLEARN_RUNNING_AVERAGES,
+    WHAT_TO_DO,
     DamagedLogError,
     is_finished,
     metrics_of,
     read_scalars,
     start_time,
     validated_epochs,
-    what_to_do,
 )
 from dl101.verdicts import RunNumbers
 
@@ -35,35 +30,39 @@ def minutes(seconds: float) -> str:
 
 
 def summarize(run: Run) -> RunNumbers:
-    """``run``'s accuracies after every epoch and when each epoch ended, read from its logs.
-
-    Runs logged before training accuracy was measured after each epoch have tflearn's running
-    average per step instead: its last value in each epoch is taken. When the logs stop early
-    (a damaged file, an interrupted run), both curves end at the last epoch logged in full.
-    """
+    """``run``'s accuracies after every epoch and when each epoch ended, read from its logs; both
+    curves end at the last epoch logged in full. Of a running average, each epoch's last value."""
     curves = read_scalars(run)
     metrics = metrics_of(curves)
     tags = (metrics.train_accuracy, metrics.validation_accuracy)
     if missing := ", ".join(tag for tag in tags if tag not in curves):
-        if curves.damaged:
+        if curves.damage:
             raise DamagedLogError(
-                f"{run.folder} has no {missing} curve: {'; '.join(map(str, curves.damage))}, "
-                f"and nothing of it was logged before the damage. {what_to_do(curves.damage)}"
+                f"{run.folder} has no {missing} curve: {'; '.join(curves.damage)}, and nothing "
+                f"of it was logged before the damage. {WHAT_TO_DO}"
             )
         raise KeyError(f"{run.folder} has no {missing} curve; it has {', '.join(sorted(curves))}.")
     training, validation = (curves[tag] for tag in tags)
-    last_in_epoch = np.searchsorted(training.steps, validation.steps, side="right") - 1
-    epochs = len(validation.values)
-    if metrics != TFLEARN_RUNNING_AVERAGES:
-        # The training pass comes once per epoch too: an epoch counts when both were logged.
-        epochs = min(epochs, len(training.values))
+    # An epoch counts when both were logged (a running average has many values an epoch).
+    epochs = min(len(validation.values), len(training.values))
+    last_in_epoch = np.searchsorted(training.steps, validation.steps[:epochs], side="right") - 1
     return RunNumbers(
         validation_accuracy=validation.values[:epochs],
-        training_accuracy=training.values[np.clip(last_in_epoch[:epochs], 0, None)],
+        training_accuracy=training.values[np.clip(last_in_epoch, 0, None)],
         seconds=validation.wall_times[:epochs] - start_time(curves),
         name=run.label,
         settings=run.settings,
-        damage=tuple(map(str, curves.damage)),
+        damage=curves.damage,
+    )
+
+
+def _partial_note(row: RunNumbers) -> str:
+    damage = "".join(f" {text[0].upper()}{text[1:]}." for text in row.damage)
+    return (
+        f"**{row.name} is partial** ({row.shortfall}): its final numbers are those after epoch "
+        f"{len(row.validation_accuracy)}, maybe not the end of its training: it is still "
+        f"training, was interrupted, or its log lost its last records.{damage} Let it finish, or "
+        "train it again, for its results."
     )
 
 
@@ -75,11 +74,8 @@ def _setting_text(key: str, value: object) -> str:
 
 @dataclass(frozen=True)
 class ResultsTable:
-    """Results of several runs; Jupyter shows it as a table.
-
-    Settings every run shares are written once under the table; the ``settings`` column shows
-    only what differs between the runs.
-    """
+    """Results of several runs, shown by Jupyter as a table: the settings every run shares are
+    written once under it, the ``settings`` column shows only what differs."""
 
     rows: tuple[RunNumbers, ...]
 
@@ -104,7 +100,7 @@ class ResultsTable:
                 f"| {row.best_validation_accuracy:.3f} | {row.final_train_accuracy:.3f} "
                 f"| {row.gap:+.3f} | {minutes(row.wall_time_seconds)} | {own} |"
             )
-        lines += [line for row in self.rows if row.partial for line in ("", row.partial_note())]
+        lines += [line for row in self.rows if row.partial for line in ("", _partial_note(row))]
         if shared:
             settings = ", ".join(_setting_text(key, value) for key, value in shared.items())
             lines += ["", f"Every run: {settings}."]
@@ -113,12 +109,10 @@ class ResultsTable:
     _repr_markdown_ = __repr__ = to_markdown
 
     def __getitem__(self, name: str) -> RunNumbers:
-        for row in self.rows:
-            if row.name == name:
-                return row
-        raise KeyError(
-            f"No run named {name!r} in this table; it has {[r.name for r in self.rows]}."
-        )
+        rows = {row.name: row for row in self.rows}
+        if name not in rows:
+            raise KeyError(f"No run named {name!r} in this table; it has {list(rows)}.")
+        return rows[name]
 
 
 def results_table(runs: Sequence[Run]) -> ResultsTable:
@@ -126,63 +120,51 @@ def results_table(runs: Sequence[Run]) -> ResultsTable:
     return ResultsTable(tuple(summarize(run) for run in runs))
 
 
-def _why_not_compared(other: Run | None, runs: Sequence[Run]) -> str:
-    """Why the partner run ``other`` would not compare fairly with ``runs`` (``""``: it would)."""
+def _why_not_compared(other: Run | None, this: Run) -> str:
+    """Why the partner run ``other`` would not compare fairly with ``this`` (``""``: it would)."""
     try:
-        if other is not None and read_scalars(other).damaged:
-            return "has a damaged event file: its curves stop early"
+        epochs = 0 if other is None else validated_epochs(other)
     except DamagedLogError:
-        return "has a damaged event file, with no curve that can be read"
-    except FileNotFoundError:
-        pass  # not trained: said below
-    if other is None or validated_epochs(other) == 0:
+        return "has a damaged event file"
+    if other is None or epochs == 0:
         return "has not been run yet"
+    if read_scalars(other).damage:
+        return "has a damaged event file"
     if not is_finished(other):
         return (
-            f"has not finished ({validated_epochs(other)} of {other.epochs} epochs: it is "
-            "still training, or was interrupted)"
+            f"has not finished ({epochs} of {other.epochs} epochs: it is still training, or was "
+            "interrupted)"
         )
-    profile = runs[0].profile if runs else None
-    if other.profile != profile:
-        return f"ran in the {other.profile} profile, this one in {profile}"
-    if runs and other.seed != runs[0].seed:
-        return f"ran with seed {other.seed}, this one with seed {runs[0].seed}"
+    if other.profile != this.profile:
+        return f"ran in the {other.profile} profile, this one in {this.profile}"
+    if other.seed != this.seed:
+        return f"ran with seed {other.seed}, this one with seed {this.seed}"
     return ""
 
 
 def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> list[Run]:
-    """``runs`` and the run ``partner`` from another notebook, if it finished alike (profile, seed).
-
-    Otherwise ``runs`` alone, after a line that says which notebook to run: a partner run that
-    is still training, was interrupted, or used another profile would compare unfairly.
-    """
+    """``runs`` and the run ``partner`` from another notebook if it finished alike (profile,
+    seed): otherwise ``runs`` alone, after a line that says which notebook to run."""
     other = open_run(partner)
-    reason = _why_not_compared(other, runs)
+    reason = _why_not_compared(other, runs[0])
     if other is not None and not reason:
         return [*runs, other]
-    profile = runs[0].profile if runs else None
     print(
         f"Not compared with {partner}: that run {reason}. To compare, run {notebook} "
-        f"in the {profile} profile, then re-run the cells below."
+        f"in the {runs[0].profile} profile, then re-run the cells below."
     )
     return list(runs)
-
-
-X_AXIS_LABELS = {"epoch": "epoch", "time": "seconds since the run started", "step": "training step"}
 
 
 def plot_runs(
     runs: Sequence[Run], x_axis: str = "epoch", title: str | None = None, log_loss: bool = False
 ) -> ShownFigure:
-    """Accuracy and loss of several runs side by side: training dashed, validation solid.
-
-    ``x_axis`` is ``"epoch"`` or ``"time"`` (seconds since the run started: the fair way to
-    compare settings that make each epoch cheaper or dearer, like the batch size). A quantity
-    no run logged (a regression has no accuracy) gets no panel; ``log_loss`` draws the loss
-    on a logarithmic scale.
-    """
+    """Accuracy and loss of several runs side by side, training dashed and validation solid,
+    by ``"epoch"`` or ``"time"`` (fair to settings that make an epoch cheaper, like the batch size).
+    A quantity no run logged gets no panel; ``log_loss`` draws the loss on a log scale."""
     if x_axis not in ("epoch", "time"):
         raise ValueError(f'x_axis must be "epoch" or "time", got {x_axis!r}.')
+    x_labels = {"epoch": "epoch", "time": "seconds since the run started", "step": "training step"}
     run_curves = {run.label: read_scalars(run) for run in runs}
     metrics = metrics_of(next(iter(run_curves.values())))
     if x_axis == "epoch" and not (
@@ -218,7 +200,7 @@ def plot_runs(
                 marker = "o" if len(x) < 30 else None  # few points: show each one
                 label = f"{name} ({kind})"
                 axes.plot(x, curve.values, style, color=f"C{index}", marker=marker, label=label)
-        axes.set(xlabel=X_AXIS_LABELS[x_axis], ylabel=quantity)
+        axes.set(xlabel=x_labels[x_axis], ylabel=quantity)
         if quantity == "loss" and log_loss:
             axes.set_yscale("log")
         axes.grid(alpha=0.3)

@@ -1,10 +1,5 @@
-"""Read training curves back from a run's TensorBoard event files, with TensorBoard's own reader.
-
-Plots and tables are made from the event files TensorBoard shows, so the two always agree. That
-reader stops quietly at a damaged record (a crash, a full disk, a changed byte), so every file is
-also checked (:func:`damage_in`): a damaged run is said to be damaged, never "not trained yet",
-and what was read before the damage comes back flagged (:attr:`Curves.damaged`), with a warning.
-"""
+"""Read training curves back from a run's event files with TensorBoard's own reader, so plots,
+tables and TensorBoard agree; damaged files are found and named (:func:`damage_in`)."""
 
 from __future__ import annotations
 
@@ -36,12 +31,10 @@ class Curve:
     values: np.ndarray
 
 
-# Where the measured training pass of either framework logs, inside a run's folder (a run of its
-# own in TensorBoard, so no framework's event file is mixed with it), and how many training
-# images it measures: as many as the validation set has, equally precise and as cheap.
+# Where either framework's measured training pass logs (a TensorBoard run of its own, in the run's
+# folder), on as many images as validation has; tflearn's pass logs these two tags there.
 TRAINING_PASS_FOLDER = "training_pass"
 TRAINING_PASS_IMAGES = 10_000
-# tflearn's pass logs these tags there, beside tflearn's own "Accuracy/Validation".
 TFLEARN_TRAINING_ACCURACY = "Accuracy/Training"
 TFLEARN_TRAINING_LOSS = "Loss/Training"
 
@@ -57,20 +50,22 @@ class Metrics:
     steps_are_epochs: bool
 
 
-# tflearn validates once per epoch; dl101.tflearn_training.TrainingPass measures training
-# accuracy and loss the same way, on the training images, and logs them in "training_pass/".
+# tflearn validates once per epoch, and dl101.tflearn_training.TrainingPass measures training alike.
 TFLEARN = Metrics(f"{TRAINING_PASS_FOLDER}/{TFLEARN_TRAINING_ACCURACY}", "Accuracy/Validation",
                   f"{TRAINING_PASS_FOLDER}/{TFLEARN_TRAINING_LOSS}", "Loss/Validation",
                   steps_are_epochs=False)  # fmt: skip
-# tflearn's own "Accuracy" and "Loss", logged every step, are running averages over mini-batches
-# of augmented images with dropout on: all that a run trained without TrainingPass has.
+# tflearn's own running averages per step, over augmented mini-batches, without TrainingPass.
 TFLEARN_RUNNING_AVERAGES = replace(TFLEARN, train_accuracy="Accuracy", train_loss="Loss")
-# Keras' TensorBoard callback logs once per epoch, in train/ (running averages) and validation/;
-# dl101.keras_training.MeasuredTraining measures training as validation is, in training_pass/.
+# Keras logs once per epoch in validation/; dl101.keras_training.MeasuredTraining in training_pass/.
 KERAS_ACCURACY, KERAS_LOSS = "epoch_accuracy", "epoch_loss"  # Keras' tags, in each folder
 KERAS = Metrics(f"{TRAINING_PASS_FOLDER}/{KERAS_ACCURACY}", f"validation/{KERAS_ACCURACY}",
                 f"{TRAINING_PASS_FOLDER}/{KERAS_LOSS}", f"validation/{KERAS_LOSS}",
                 steps_are_epochs=True)  # fmt: skip
+
+WHAT_TO_DO = (
+    "Train the run again for its full curves: a new run of the same name keeps this folder aside, "
+    "damaged file and all, as '<name>.previous-<time>'."
+)
 
 
 class DamagedLogError(RuntimeError):
@@ -81,46 +76,16 @@ class DamagedLogWarning(UserWarning):
     """Part of a run's event files could be read, but one is damaged: its curves stop early."""
 
 
-@dataclass(frozen=True)
-class Damage:
-    """Where an event file stops being readable: the file ends inside the record at ``offset``
-    (``cut_short``), or that record fails its checksum; ``empty``: the file has no byte at all."""
-
-    file: Path
-    offset: int
-    cut_short: bool
-    empty: bool = False
-
-    def __str__(self) -> str:
-        what = (
-            "it is empty (0 bytes), though TensorBoard's writer saves a first record as soon as "
-            "it creates the file: it was cut short, by a full disk or a crash"
-            if self.empty
-            else f"it is cut short at byte {self.offset}, inside a record (a crash or a full disk "
-            "stopped its writer there, or a run still training has not written all of it yet)"
-            if self.cut_short
-            else f"it has a corrupted record at byte {self.offset} (the record fails its checksum: "
-            "a byte of it changed)"
-        )
-        return f"the event file {self.file} is damaged: {what}"
-
-
 class Curves(dict[str, Curve]):
-    """Every scalar of a run, keyed by tag. ``damage`` lists its event files that could be read
-    only up to a damaged record (then ``damaged`` is true and the curves stop early)."""
+    """Every scalar of a run, by tag; ``damage``: event files read only up to a damaged record."""
 
-    damage: tuple[Damage, ...] = ()
+    damage: tuple[str, ...] = ()
     started = 0.0  # when the run opened its log: Keras writes its first scalar after an epoch
 
-    @property
-    def damaged(self) -> bool:
-        return bool(self.damage)
 
-
-def damage_in(event_file: Path) -> Damage | None:
-    """Where ``event_file`` is cut short inside a record, or has one failing its checksum: found by
-    TensorFlow's record reader (fast, in C++), which stops at the first damaged record and says
-    why, but takes a file ending inside a record's first 12 bytes for a clean end."""
+def damage_in(event_file: Path) -> str | None:
+    """What is wrong with ``event_file``, if anything, found by TensorFlow's record reader (which
+    takes a file ending inside a record's first 12 bytes for a clean end)."""
     import tensorflow as tf
 
     size, offset = os.path.getsize(event_file), 0  # the size first: a file being written grows
@@ -128,39 +93,33 @@ def damage_in(event_file: Path) -> Damage | None:
         for record in tf.compat.v1.io.tf_record_iterator(str(event_file)):
             offset += 16 + len(record)  # data's length (8 bytes), its checksum (4), data, checksum
     except tf.errors.DataLossError as error:
-        return Damage(event_file, offset, cut_short="truncated" in error.message)
-    if size == 0:
-        return Damage(event_file, 0, cut_short=True, empty=True)
-    return Damage(event_file, offset, cut_short=True) if offset < size else None
-
-
-def what_to_do(damage: tuple[Damage, ...]) -> str:
-    """What to do about a run whose event files have ``damage``: the end of every message."""
-    first = (
-        "If the run is still training, read it again once it has finished. Otherwise train"
-        if any(found.cut_short and not found.empty for found in damage)
-        else "Train"
-    )
+        if "truncated" not in error.message:
+            return (
+                f"the event file {event_file} is damaged: it has a corrupted record at byte "
+                f"{offset} (the record fails its checksum: a byte of it changed)"
+            )
+    if 0 < size <= offset:  # read to the end (a file still being written may have grown)
+        return None
+    # Empty files too: TensorBoard's writer saves a first record as soon as it creates the file.
     return (
-        f"{first} the run again for its full curves: a new run of the same name keeps this "
-        "folder aside, damaged file and all, as '<name>.previous-<time>'."
+        f"the event file {event_file} is damaged: it is cut short at byte {offset}, inside a "
+        "record (a crash or a full disk stopped its writer there; if the run is still training, "
+        "read it again once it has finished)"
     )
 
 
 def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
     """Every scalar logged by ``run`` (a :class:`Run` or its folder), keyed by tag, prefixed with
     its subfolder if any (``validation/epoch_accuracy``). Raises ``FileNotFoundError`` if there is
-    none (never trained), :class:`DamagedLogError` if none because of damage. Scalars read before
-    a damage come back flagged, with a :class:`DamagedLogWarning` once per state of the files."""
+    none (never trained), :class:`DamagedLogError` if none because of damage."""
     folder = run.folder if isinstance(run, Run) else Path(run)
     files = sorted(folder.rglob("events.out.tfevents.*")) if folder.is_dir() else []
     state = tuple((f, s.st_size, s.st_mtime_ns) for f in files for s in [f.stat()])
     curves = _read(folder, state)
-    if not curves and curves.damaged:
+    if not curves and curves.damage:
         raise DamagedLogError(
-            f"No TensorBoard scalars could be read under {folder}: "
-            f"{'; '.join(map(str, curves.damage))}. Nothing before the damage holds a scalar, so "
-            f"this run's curves are lost. {what_to_do(curves.damage)}"
+            f"No TensorBoard scalars could be read under {folder}: {'; '.join(curves.damage)}. "
+            f"Nothing before the damage holds a scalar, so this run's curves are lost. {WHAT_TO_DO}"
         )
     if not curves:
         raise FileNotFoundError(
@@ -172,8 +131,7 @@ def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
     return curves
 
 
-# Reading a run takes about a second, and a notebook's plot, table and verdict read the same
-# runs: what was read is kept while the event files keep their sizes and times.
+# A notebook's plot, table and verdict read the same runs, each read taking about a second.
 @functools.lru_cache(maxsize=32)
 def _read(folder: Path, files: tuple[tuple[Path, int, int], ...]) -> Curves:
     """The scalars of ``files`` (with their sizes and times), warning of damage once per state."""
@@ -192,11 +150,11 @@ def _read(folder: Path, files: tuple[tuple[Path, int, int], ...]) -> Curves:
                 np.array([tensor_util.make_ndarray(e.tensor_proto).item() for e in events]),
             )
     curves.damage = tuple(filter(None, (damage_in(file) for file, _, _ in files)))
-    if curves and curves.damaged:
+    if curves and curves.damage:
         warnings.warn(
-            f"Only part of the run in {folder} could be read: "
-            f"{'; '.join(map(str, curves.damage))}. Its curves stop early, where the damage "
-            f"starts: whatever was logged after it is lost. {what_to_do(curves.damage)}",
+            f"Only part of the run in {folder} could be read: {'; '.join(curves.damage)}. Its "
+            f"curves stop early, where the damage starts: what was logged after it is lost. "
+            f"{WHAT_TO_DO}",
             DamagedLogWarning,
             stacklevel=3,  # the line that called read_scalars
         )
@@ -204,8 +162,7 @@ def _read(folder: Path, files: tuple[tuple[Path, int, int], ...]) -> Curves:
 
 
 def metrics_of(curves: Curves) -> Metrics:
-    """The tags of the framework that wrote ``curves``: Keras writes ``validation/``;
-    a tflearn run trained without ``TrainingPass`` (``training_pass/``) has running averages."""
+    """The tags of the framework that wrote ``curves`` (Keras writes ``validation/``)."""
     if any(tag.startswith("validation/") for tag in curves):
         return KERAS
     measured = any(tag.startswith(f"{TRAINING_PASS_FOLDER}/") for tag in curves)
@@ -217,8 +174,7 @@ def start_time(curves: Curves) -> float:
 
 
 def validated_epochs(run: Run) -> int:
-    """How many epochs of ``run`` ended with a validation (0 if it never trained, or raises
-    :class:`DamagedLogError` if it is damaged before any scalar: it did train)."""
+    """How many epochs of ``run`` ended with a validation: 0 if it never trained."""
     try:
         curves = read_scalars(run)
     except FileNotFoundError:
@@ -228,6 +184,5 @@ def validated_epochs(run: Run) -> int:
 
 
 def is_finished(run: Run) -> bool:
-    """Whether ``run`` validated after each epoch it was created for (not if still training or
-    interrupted); after one, if it was created without a number of epochs."""
+    """Whether ``run`` validated after each epoch it was created for (1 if it has no number)."""
     return validated_epochs(run) >= (run.epochs or 1)

@@ -1,9 +1,7 @@
 """TensorFlow settings that must be in the environment before TensorFlow is first imported.
 
-TensorFlow reads these once, when its C++ runtime loads, so ``import dl101`` imports this
-module before anything else, and a notebook imports ``dl101`` before TensorFlow, Keras or
-tflearn. Each is set only where the user has not set it, so ``TF_ENABLE_ONEDNN_OPTS=0 jupyter
-lab`` still turns oneDNN off.
+``import dl101`` runs this first, and the notebooks import dl101 before TensorFlow. Each is set
+only where the user has not set it: ``TF_ENABLE_ONEDNN_OPTS=0 jupyter lab`` still turns oneDNN off.
 """
 
 from __future__ import annotations
@@ -16,17 +14,13 @@ import sys
 from collections.abc import Iterator
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
-
-# oneDNN is Intel's library of fast CPU kernels for x86-64; unless asked, TensorFlow uses it for
-# convolutions and pooling only on processors with AVX-512 VNNI or newer. On an AVX2 processor
-# (the test machines' AMD EPYC, most laptops) its own kernels train the article's network about a
-# fifth slower.
+# Unless asked, TensorFlow uses Intel's oneDNN kernels for convolutions and pooling only on x86-64
+# processors with AVX-512 VNNI or newer; on AVX2 ones (the test machines' AMD EPYC, most laptops)
+# its own kernels train the article's network about a fifth slower.
 X86_64_MACHINES = {"x86_64", "amd64"}  # platform.machine(), lower-cased
-
-# TensorFlow before 2.20 (2.19 on Kaggle and Colab's older runtimes) writes CUDA and XLA
-# registration lines ("Unable to register cuDNN factory") to standard error while its C++
-# libraries load, out of TF_CPP_MIN_LOG_LEVEL's reach. There, dl101 loads TensorFlow itself, with
-# that stream closed for the import alone.
+# TensorFlow before 2.20 (Kaggle's and Colab's older runtimes) writes CUDA and XLA registration
+# lines to standard error as it loads, out of TF_CPP_MIN_LOG_LEVEL's reach: there, dl101 loads
+# TensorFlow itself, with that stream closed.
 QUIET_FROM = (2, 20)
 
 
@@ -53,16 +47,11 @@ def installed_tensorflow() -> tuple[int, int] | None:
         return None
 
 
-def _apply() -> None:
-    """Quiet TensorFlow's start-up messages (CPU features, CUDA, oneDNN: every notebook's first
-    output) and let it use oneDNN on every x86-64 processor."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if platform.machine().lower() in X86_64_MACHINES:
-        os.environ.setdefault(ONEDNN_VARIABLE, "1")
-    version = installed_tensorflow()
-    if version is not None and version < QUIET_FROM and "tensorflow" not in sys.modules:
-        with standard_error_closed():
-            import tensorflow  # noqa: F401
-
-
-_apply()
+# Quiet TensorFlow's start-up messages (every notebook's first output); oneDNN on every x86-64.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if platform.machine().lower() in X86_64_MACHINES:
+    os.environ.setdefault(ONEDNN_VARIABLE, "1")
+_version = installed_tensorflow()
+if _version is not None and _version < QUIET_FROM and "tensorflow" not in sys.modules:
+    with standard_error_closed():
+        import tensorflow  # noqa: F401

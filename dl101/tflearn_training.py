@@ -1,9 +1,7 @@
 """The article's way to build and train a tflearn network on CIFAR-10, written once.
 
-The network itself stays in each notebook, where the lesson is. Preprocessing and augmentation
-objects hold state of the graph they were built in: call these functions after
-:func:`new_graph` (imported from here, as is :func:`quiet_training`), in the cell that builds
-the model.
+The network itself stays in each notebook. Preprocessing and augmentation belong to the graph
+they were built in: call these functions after :func:`new_graph`, in the cell that builds the model.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from dl101.tflearn_compat import new_graph, quiet_training, replace_epoch_lines 
 
 import numpy as np
 import tensorflow as tf
+from IPython.display import display
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalars
 
@@ -34,23 +33,16 @@ import tflearn
 from tflearn.data_preprocessing import ImagePreprocessing
 from tflearn.utils import feed_dict_builder
 
-# TensorBoard's Custom Scalars tab draws the curves whose tags match a chart's regular expressions
-# in one chart: measured training accuracy beside validation's. Every run writes this layout;
-# TensorBoard shows a chart that several wrote alike once.
+# TensorBoard's Custom Scalars tab: one chart per quantity, measured training beside validation.
+# Every run writes this layout; TensorBoard shows it once.
 LAYOUT_CATEGORY = "Training and validation, after every epoch"
-LAYOUT = layout_pb2.Layout(
-    category=[
-        {
-            "title": LAYOUT_CATEGORY,
-            "chart": [
-                {"title": quantity, "multiline": {"tag": [rf"^{quantity}/(Training|Validation)$"]}}
-                for quantity in ("Accuracy", "Loss")
-            ],
-        }
-    ]
-)
-# Validation and the training pass predict in batches of this size whatever the training batch,
-# so that runs plotted by the clock (experiment 3) pay the same for being measured.
+_CHARTS = [
+    {"title": quantity, "multiline": {"tag": [rf"^{quantity}/(Training|Validation)$"]}}
+    for quantity in ("Accuracy", "Loss")
+]
+LAYOUT = layout_pb2.Layout(category=[{"title": LAYOUT_CATEGORY, "chart": _CHARTS}])
+# Whatever the training batch, so that runs plotted by the clock (experiment 3) pay the same for
+# being measured.
 MEASURING_BATCH_SIZE = 250
 
 
@@ -63,11 +55,7 @@ def article_preprocessing() -> ImagePreprocessing:
 
 
 def article_augmentation() -> BatchImageAugmentation:
-    """Show each training image randomly mirrored and turned by up to 25 degrees.
-
-    tflearn's ``ImageAugmentation`` with these two methods, done a whole batch at once
-    (:mod:`dl101.augmentation`) so that on a 2-core CPU it no longer slows training down much.
-    """
+    """Show each training image randomly mirrored and turned by up to 25 degrees."""
     augmentation = BatchImageAugmentation()
     augmentation.add_random_flip_leftright()
     augmentation.add_random_rotation(max_angle=25.0)
@@ -77,11 +65,9 @@ def article_augmentation() -> BatchImageAugmentation:
 class TrainingPass(tflearn.callbacks.Callback):
     """After every epoch, measure accuracy on the training images exactly as validation is measured.
 
-    tflearn's own "acc" is a running average over mini-batches of augmented images with dropout
-    on, while the weights change: not comparable with validation's (with dropout it can even be
-    lower). This pass predicts the first (at most 10,000) training images as they are, logs
-    ``Accuracy/Training`` and ``Loss/Training`` under ``<run>/training_pass`` at validation's
-    step, and prints one line per epoch with both accuracies, in place of tflearn's progress.
+    tflearn's own "acc" averages mini-batches of augmented images, dropout on, while the weights
+    change: not comparable with validation's. This logs the first 10,000 training images' accuracy
+    and loss under ``<run>/training_pass`` and prints one line per epoch instead of tflearn's.
     """
 
     def __init__(self, model: tflearn.DNN, images: np.ndarray, labels: np.ndarray, run: Run):
@@ -131,13 +117,8 @@ def train(
     training_data: tuple[np.ndarray, np.ndarray],
     validation_data: tuple[np.ndarray, np.ndarray],
 ) -> tflearn.DNN:
-    """Show ``network`` layer by layer, then train it as the article does, with every setting from ``run``.
-
-    The two lines ``experiment_0_few_layers.ipynb`` writes out: a ``tflearn.DNN`` logging to the
-    run's folder, and its ``fit``, validated and measured by :class:`TrainingPass` every epoch.
-    """
-    from IPython.display import display
-
+    """Show ``network``'s layers, then train it with ``run``'s settings as the article does
+    (experiment_0_few_layers writes it out), measured by :class:`TrainingPass` every epoch."""
     images, labels = training_data
     if len(images) != run.training_examples:
         raise ValueError(
@@ -192,12 +173,8 @@ class LayerSummary:
 
 
 def layer_summary(network: tf.Tensor) -> LayerSummary:
-    """The layers of ``network``'s graph, in the order they were added.
-
-    Like Keras' ``model.summary()``: each layer's output shape (``None`` is the batch size) and
-    number of weights. Layers without weights (pooling, dropout) share one tflearn collection;
-    each gets its own row, named after its scope (``MaxPool2D_1``), with the weights inside it.
-    """
+    """Like Keras' ``model.summary()``: ``network``'s layers in the order added, with their output
+    shapes. Layers without weights (pooling, dropout) share one collection, but each is its own row."""
     graph = network.graph
     layer_prefix = f"{tf.compat.v1.GraphKeys.LAYER_TENSOR}/"
     variables_prefix = f"{tf.compat.v1.GraphKeys.LAYER_VARIABLES}/"
@@ -206,15 +183,12 @@ def layer_summary(network: tf.Tensor) -> LayerSummary:
     for key in graph.get_all_collection_keys():
         if not key.startswith(layer_prefix):
             continue
-        name = key.removeprefix(layer_prefix)
-        outputs = graph.get_collection(key)
-        weights = graph.get_collection(variables_prefix + name)
-        for output in outputs:
-            scope = output.op.name.split("/")[0] if len(outputs) > 1 else name
-            own_weights = [
-                w for w in weights if len(outputs) == 1 or w.op.name.startswith(scope + "/")
-            ]
-            parameters = sum(w.shape.num_elements() for w in own_weights)
+        weights = graph.get_collection(variables_prefix + key.removeprefix(layer_prefix))
+        for output in graph.get_collection(key):
+            scope = output.op.name.split("/")[0]
+            parameters = sum(
+                w.shape.num_elements() for w in weights if w.op.name.startswith(f"{scope}/")
+            )
             row = (scope, tuple(output.shape.as_list()), parameters)
             layers.append((creation_order[output.op.name], row))
     return LayerSummary(tuple(row for _, row in sorted(layers)))

@@ -1,10 +1,5 @@
-"""How a claim is judged when one run is one sample: a sign count over the seed study's seeds.
-
-Two runs that differ only in their seed end about a point apart, so the difference between two
-single runs (a "margin") can be noise. The seed study (:mod:`maintainers.seed_study`) measures
-every margin in several seeds; the rule counts on which side of the claim each seed falls.
-A single run (the learner's own, or a ``full``-profile run) says only how it fell that once.
-"""
+"""How a claim is judged when one run is one sample (runs differing only in their seed end about
+a point apart): a sign count over the seeds of the seed study (:mod:`maintainers.seed_study`)."""
 
 from __future__ import annotations
 
@@ -52,33 +47,28 @@ def judge(margins: Sequence[float], holds: Callable[[float], bool]) -> Outcome:
 
 
 def spread(values: Sequence[float], decimals: int = 1, percent: bool = False) -> str:
-    """Numbers over seeds as mean ± sample sd (range): in percentage points,
-    ``+0.3 ± 0.6 (-0.4 to +1.1)``, or as accuracies, ``64.9% ± 0.8 (63.8% to 66.0%)``."""
+    """Mean ± sample sd (range) over seeds, in points (``+0.3 ± 0.6 (-0.4 to +1.1)``) or, with
+    ``percent``, as accuracies (``64.9% ± 0.8 (63.8% to 66.0%)``)."""
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    sign, unit = ("", "%") if percent else ("+", "")
-
-    def shown(value: float) -> str:
-        return f"{100 * value:{sign}.{decimals}f}{unit}"
-
-    mean, low, high = statistics.fmean(values), min(values), max(values)
-    return f"{shown(mean)} ± {100 * sd:.{decimals}f} ({shown(low)} to {shown(high)})"
+    number, unit = (f".{decimals}f", "%") if percent else (f"+.{decimals}f", "")
+    mean, low, high = (
+        f"{100 * value:{number}}{unit}"
+        for value in (statistics.fmean(values), min(values), max(values))
+    )
+    return f"{mean} ± {100 * sd:.{decimals}f} ({low} to {high})"
 
 
 @dataclass(frozen=True)
 class RunNumbers:
-    """One run's numbers: its accuracy after every epoch, and when each epoch ended.
-
-    The one summary of a run that tables, plots' captions and verdicts read: from its logs
-    (:func:`dl101.reports.summarize`), a seed-study record or a published ``full`` run.
-    ``damage`` describes damaged event files; ``settings`` are what the run recorded.
-    """
+    """One run's accuracies after every epoch and when each epoch ended, as tables and verdicts
+    read them: from its logs (:func:`dl101.reports.summarize`), a study record or a ``full`` run."""
 
     validation_accuracy: np.ndarray
     training_accuracy: np.ndarray
     seconds: np.ndarray  # since the run started, at the end of each epoch
     name: str = ""
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    damage: tuple[str, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)  # what the run recorded
+    damage: tuple[str, ...] = ()  # what is wrong with its event files
 
     @property
     def final_validation_accuracy(self) -> float:
@@ -102,58 +92,29 @@ class RunNumbers:
         return float(self.seconds[-1])
 
     @property
-    def epochs_missing(self) -> bool:
+    def shortfall(self) -> str:
+        """Why the logs may stop before the end of training (``"only 2 of 3 epochs logged"``,
+        ``"damaged log"``), or ``""``: a partial run's final numbers are not judged."""
         planned = self.settings.get("epochs")
-        return isinstance(planned, int) and len(self.validation_accuracy) < planned
+        if isinstance(planned, int) and len(self.validation_accuracy) < planned:
+            return f"only {len(self.validation_accuracy)} of {planned} epochs logged"
+        return "damaged log" if self.damage else ""
 
     @property
     def partial(self) -> bool:
-        """Whether the logs stop before the end of the run's training, or may: then its final
-        numbers are not what it ended with, and no claim is judged on it."""
-        return self.epochs_missing or bool(self.damage)
-
-    @property
-    def shortfall(self) -> str:
-        """``"only 2 of 3 epochs logged"`` or ``"damaged log"`` for a partial run, else ``""``."""
-        if self.epochs_missing:
-            return (
-                f"only {len(self.validation_accuracy)} of {self.settings['epochs']} epochs logged"
-            )
-        return "damaged log" if self.damage else ""
-
-    def partial_note(self) -> str:
-        """Why the run's row is partial, in a sentence or more; ``""`` if it is not."""
-        if not self.partial:
-            return ""
-        if not self.epochs_missing:
-            why = "its final numbers may not be what it ended with"
-        else:
-            why = (
-                f"its final numbers are those after epoch {len(self.validation_accuracy)}, not "
-                "the end of its training: it is still training, was interrupted, or its log lost "
-                "its last records"
-            )
-        damage = "".join(f" {text[0].upper()}{text[1:]}." for text in self.damage)
-        return (
-            f"**{self.name} is partial** ({self.shortfall}): {why}.{damage} Let it finish, or "
-            "train it again, for its results."
-        )
+        return bool(self.shortfall)
 
 
 # The seed study's numbers: run name -> seed -> that run's numbers.
 Records = Mapping[str, Mapping[int, RunNumbers]]
 
-# The seed study (`python -m maintainers.seed_study`) trains in this profile and keeps one JSON
-# record per run and seed here; the claims read them.
+# The profile the seed study (maintainers.seed_study) trains in, and its records: one a run and seed.
 PROFILE = "cpu"
 RECORDS_DIR = REPO_ROOT / "results" / "seed_study" / "runs"
 RECORDS_VARIABLE = "DL101_SEED_STUDY_DIR"  # tests point the study at a folder of their own
 
-
-# What each record of the study stands for: the notebook runs ("<experiment>/<label>") that are
-# the same training (network, settings, data: a run several notebooks make is recorded once), in
-# the order the study looks for them; a record not listed is a run the study alone trains.
-# keras_mnist's runs are each recorded under the label they have there, after this prefix.
+# The notebook runs ("<experiment>/<label>") each study record stands for (the same training), in
+# the order the study looks for them; keras_mnist's runs are recorded by label, after the prefix.
 STANDS_FOR: Mapping[str, tuple[str, ...]] = {
     "few_layers": ("experiment_0/few_layers",),
     "linear": ("experiment_0/linear",),
@@ -215,16 +176,13 @@ def load_numbers(records: Sequence[Mapping[str, Any]] | None = None) -> Records:
     return numbers
 
 
-# The `full` profile's runs (the article's 50 epochs on all 50,000 images), one seed each, as
-# maintainers.results_archive publishes them: per notebook, each run's final numbers.
+# The `full` profile's runs, one seed each, as maintainers.results_archive publishes them.
 FULL_SUMMARY = REPO_ROOT / "results" / "full" / "summary.json"
 
 
 def published_entries(summary: Path = FULL_SUMMARY) -> dict[str, dict[str, Any]]:
     """The published entries of a ``summary.json``, by notebook; empty if there is none."""
-    if not summary.is_file():
-        return {}
-    entries = json.loads(summary.read_text())
+    entries = json.loads(summary.read_text()) if summary.is_file() else []
     return {entry["notebook"]: entry for entry in entries if entry["status"] == "published"}
 
 
@@ -234,12 +192,8 @@ def full_run_numbers(notebook: str, summary: Path = FULL_SUMMARY) -> dict[str, R
 
 
 def summary_numbers(numbers: Mapping[str, Mapping[str, float]]) -> dict[str, RunNumbers]:
-    """Runs known by their final numbers alone, by label, as RunNumbers.
-
-    A published summary keeps each run's final and best validation accuracy, final training
-    accuracy and wall time: as a two-epoch curve whose last point is the final accuracy and whose
-    highest is the best, every number a claim reads is the run's own.
-    """
+    """Runs known by their final numbers alone, by label: as two-epoch curves whose highest point
+    is the best validation accuracy and last the final, every number a claim reads is the run's."""
     return {
         label: RunNumbers(
             np.array([run["best_validation_accuracy"], run["final_validation_accuracy"]]),

@@ -1,9 +1,6 @@
-"""The "Open in Colab/Kaggle" badges and first code cell of every notebook, from one address.
-
-``python -m maintainers.hosted`` writes them from ``pyproject.toml`` (``[project.urls] Repository``
-and ``[tool.dl101] branch``: all a fork changes); on a host, the first cell clones the repository
-and runs :mod:`dl101.hosted_setup`. ``--check`` says whether the notebooks agree.
-"""
+"""Write every notebook's "Open in Colab/Kaggle" badges and first code cell (which, on a host, clones
+the repository and runs :mod:`dl101.hosted_setup`) from ``pyproject.toml``'s address and branch, all
+a fork changes. ``--check`` says whether the notebooks agree."""
 
 from __future__ import annotations
 
@@ -33,7 +30,6 @@ class Repository:
 
 
 def repository(pyproject: Path = REPO_ROOT / "pyproject.toml") -> Repository:
-    """The address and branch written in ``pyproject.toml``."""
     settings = tomllib.loads(pyproject.read_text())
     url = settings["project"]["urls"]["Repository"]
     if not url.startswith("https://github.com/"):

@@ -1,6 +1,5 @@
-"""Committed outputs: :func:`clean` removes this machine's paths and papermill's timings before
-``make outputs`` writes a notebook back; :func:`stamp` records what produced the outputs, with a
-hash of the code cells, so a test fails as soon as the code no longer matches its outputs."""
+"""Committed outputs: :func:`clean` removes this machine's paths and papermill's timings;
+:func:`stamp` records what produced them, with a hash of the code cells that a test compares."""
 
 from __future__ import annotations
 
@@ -55,11 +54,8 @@ def onednn_in_use() -> bool:
 
 
 def onednn_in_new_process(environment: Mapping[str, str]) -> bool:
-    """Whether TensorFlow, loaded in a new Python process with ``environment``, runs oneDNN.
-
-    For a process that starts others and should not keep TensorFlow's half a gigabyte itself.
-    The probe does not import dl101, so ``environment`` alone decides.
-    """
+    """Whether TensorFlow runs oneDNN in a new process with ``environment`` (which alone decides:
+    the probe does not import dl101), without loading TensorFlow's half a gigabyte here."""
     probe = "from tensorflow.python.util import _pywrap_util_port as p; print(p.IsMklEnabled())"
     result = subprocess.run(
         [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
@@ -70,7 +66,7 @@ def onednn_in_new_process(environment: Mapping[str, str]) -> bool:
 
 @functools.cache
 def kernels_use_onednn() -> bool:
-    """Whether TensorFlow runs oneDNN in the kernels this process starts (with its environment)."""
+    """Whether TensorFlow runs oneDNN in the kernels this process starts."""
     return onednn_in_new_process(os.environ)
 
 
@@ -96,7 +92,7 @@ def machine_text(stamp: dict[str, Any]) -> str:
 
 def clean(notebook: Any, log_dir: Path, log_dir_shown_as: str = "logs") -> None:
     """Remove this machine's paths and papermill's timings; the run's logs are ``log_dir_shown_as``."""
-    replacements = {  # longest first, below
+    replacements = {  # replaced longest first
         f"{log_dir}{os.sep}": f"{log_dir_shown_as}/",
         str(log_dir): log_dir_shown_as,
         f"{REPO_ROOT}{os.sep}": "",

@@ -1,12 +1,7 @@
-"""Publish one profile's run of the notebooks in ``results/<profile>/``, written from its logs.
-
-The ``full`` profile (the article's 50 epochs on all 50,000 images) takes hours per notebook on a
-CPU, so its notebooks are not committed with those outputs; this publishes, from each notebook's
-runs (their logs and settings) and the executed copy ``run_notebooks`` stamped, a ``README.md``
-(wall time, results table, the claim judged by :mod:`dl101.claims`, versions), a plot per
-notebook, the cleaned executed notebook when small, and ``summary.json`` (also each run's
-settings) for :mod:`maintainers.results_section`; never the raw event files. The logs are not
-committed, so a notebook whose runs are missing or unfinished here keeps what was published::
+"""Publish one profile's run of the notebooks (``full``: hours per notebook on a CPU, so not
+committed as outputs) in ``results/<profile>/``: from each notebook's logs and its stamped executed
+copy, a README, a plot, the small executed notebook and ``summary.json``. A notebook whose runs are
+missing or unfinished here keeps what was published before::
 
     DL101_LOG_DIR=logs/full python -m maintainers.run_notebooks NAME --profile full --output-dir executed/full
     python -m maintainers.results_archive --profile full   # make full-results NOTEBOOKS=... does both
@@ -40,8 +35,6 @@ LARGEST_NOTEBOOK_BYTES = 2_000_000
 
 @dataclass(frozen=True)
 class Published:
-    """What to publish of one notebook: its runs, the claim it tests and how it plots them."""
-
     notebook: str
     claim: claims.Claim | None
     run_names: tuple[str, ...] = ()  # empty: every run in the group
@@ -77,7 +70,7 @@ def title_of(notebook: str) -> str:
 
 
 def runs_of(published: Published, log_root: Path) -> list[Run]:
-    """The notebook's runs under ``log_root``, in the order they were made; runs set aside are not."""
+    """The notebook's runs under ``log_root`` in the order they were made, none set aside."""
     group = log_root / published.group
     folders = [
         settings.parent
@@ -155,16 +148,12 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
     overview = [
         f"# The `{profile}` profile, measured",
         "",
-        "Written by `python -m maintainers.results_archive` from the runs' TensorBoard logs and the "
-        "executed notebooks' metadata; never edited by hand. Each claim is judged part by part "
-        "from the runs' numbers, by today's `dl101.claims`, as the notebooks judge theirs.",
+        "Written by `python -m maintainers.results_archive` from the runs' TensorBoard logs and the executed notebooks' metadata; never edited by hand. "
+        "Each claim is judged part by part from the runs' numbers, by today's `dl101.claims`, as the notebooks judge theirs.",
         "",
-        "Each notebook ran once, with seed 0: one sample, judged on its own, with no seed study of "
-        "its own (the `cpu` profile's [seed study](../seed_study/README.md) gives a sense of how "
-        "far runs differ between seeds). Runs made before the notebooks measured training accuracy "
-        "with a pass over the training images show tflearn's running average instead (see "
-        "[how the results are measured](../../docs/profiles.md#how-the-results-are-measured)), "
-        "and so do the gaps made from it.",
+        "Each notebook ran once, with seed 0: one sample, judged on its own, with no seed study of its own (the `cpu` profile's [seed study](../seed_study/README.md) gives a sense of how far runs differ between seeds). "
+        "Runs made before the notebooks measured training accuracy with a pass over the training images show tflearn's running average instead "
+        "(see [how the results are measured](../../docs/profiles.md#how-the-results-are-measured)), and so do the gaps made from it.",
         "",
         "| notebook | wall time | parts of its claim that held in this run |",
         "|---|---|---|",
@@ -176,13 +165,10 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         if entry["status"] != "published":
             overview.append(f"| [{name}](#{name}) | | {entry['status']} |")
             sections.append(
-                f"Not published: {entry['status']}. To publish it, run "
-                f"`make full-results NOTEBOOKS={name}` (it takes hours on a CPU: see "
-                "[Run profiles](../../docs/profiles.md))."
+                f"Not published: {entry['status']}. To publish it, run `make full-results NOTEBOOKS={name}` (it takes hours on a CPU: see [Run profiles](../../docs/profiles.md))."
             )
             continue
-        # The claim judged part by part on this one run by today's code; parts it has no runs for
-        # are left out.
+        # The claim judged on this one run by today's code; parts it has no runs for left out.
         claim = next(p.claim for p in NOTEBOOKS if p.notebook == name)
         verdict = claim and claims.verdict(claim, None, {}, summary_numbers(entry["numbers"]))
         parts = (
@@ -192,13 +178,10 @@ def report(entries: Sequence[dict[str, Any]], profile: str) -> str:
         machine, wall_time = machine_text(entry), minutes(entry["wall_time_seconds"])
         overview.append(f"| [{name}](#{name}) | {wall_time} ({machine}) | {held} |")
         versions = ", ".join(f"{library} {number}" for library, number in entry["versions"].items())
-        sections += [
-            f"{entry['title']}: run on {entry['date']} on {machine}, in {wall_time} from the first "
-            f"cell to the last; {versions}.",
-            "",
-            entry["table"],
-            "",
-        ]
+        run_on = (
+            f"run on {entry['date']} on {machine}, in {wall_time} from the first cell to the last"
+        )
+        sections += [f"{entry['title']}: {run_on}; {versions}.", "", entry["table"], ""]
         if verdict and parts:
             sections += [f"**{verdict.claim.title}.** {verdict.claim.text}", ""]
             sections += [f"- {p.part.text}: {p.in_one_run(p.full)}" for p in verdict.parts]
@@ -214,17 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--profile", default="full", help="the profile the runs used")
-    for option, where in [
-        ("--log-dir", "where the runs logged (default: logs/<profile>)"),
-        ("--executed-dir", "the executed copies (default: executed/<profile>)"),
-        ("--out", "default: results/<profile>"),
-    ]:
-        parser.add_argument(option, type=Path, help=where)
-    parser.add_argument(
-        "--page-only",
-        action="store_true",
-        help="rewrite README.md from summary.json alone (after a change to the claims' code)",
-    )
+    parser.add_argument("--log-dir", type=Path, help="default: logs/<profile>")
+    parser.add_argument("--executed-dir", type=Path, help="default: executed/<profile>")
+    parser.add_argument("--out", type=Path, help="default: results/<profile>")
+    parser.add_argument("--page-only", action="store_true", help="README.md from summary.json")
     args = parser.parse_args(argv)
     log_root = (args.log_dir or REPO_ROOT / "logs" / args.profile).resolve()
     out = args.out or REPO_ROOT / "results" / args.profile

@@ -1,10 +1,5 @@
-"""Write the README's "Results" section and the notebook table's times from data, never by hand.
-
-Per claim: the seed study's outcome from its records (:mod:`dl101.verdicts`), what the ``full``
-profile measured from ``results/full/summary.json`` (:mod:`maintainers.results_archive`), and the
-plot the notebook's committed run drew, saved beside the README. The notebook table's times come
-from the committed notebooks' metadata and ``results/full``. Nothing is read back from text a
-notebook printed. Run it after ``make outputs``, ``make seeds`` or ``make full-results``:
+"""Write the README's Results section (from the seed study's records, ``results/full`` and the
+committed notebooks' plots) and its notebooks' times (from their stamps), never by hand::
 
     python -m maintainers.results_section           # rewrite the section and the pictures
     python -m maintainers.results_section --check   # exit 1 if the README disagrees with its sources
@@ -58,11 +53,7 @@ def _committed_stamp(name: str) -> dict:
 
 
 def notebook_table(table: str, full: dict[str, dict]) -> str:
-    """The README's notebook table with each notebook's measured times in two more columns.
-
-    The first two columns (the notebook and what it teaches) are the README's prose, kept as
-    written; the times are never typed by hand.
-    """
+    """The README's notebook table, its prose kept as written, with each notebook's times added."""
     lines = [
         "| notebook | what you learn | open | committed run | `full` profile |",
         "|---|---|---|---|---|",
@@ -111,15 +102,12 @@ def times_line(full: dict[str, dict]) -> str:
         full.get(name, stamp if name == "start_here" else None) for name, stamp in stamps.items()
     ]
     full_seconds = math.fsum(entry["wall_time_seconds"] for entry in measured if entry)
-    text = (
-        f"On a 2-core CPU ({machines}), the whole set takes about "
-        f"{hours(committed)} in the {profiles} profile, one notebook after another. "
-    )
+    text = f"On a 2-core CPU ({machines}), the whole set takes about {hours(committed)} in the {profiles} profile, one notebook after another. "
     if all(measured):
         return text + f"The whole set in the `full` profile took {hours(full_seconds)}."
-    return text + (
-        f"In the `full` profile, {sum(map(bool, measured))} of {len(stamps)} notebooks have run "
-        f"so far, in {hours(full_seconds)}."
+    return (
+        text
+        + f"In the `full` profile, {sum(map(bool, measured))} of {len(stamps)} notebooks have run so far, in {hours(full_seconds)}."
     )
 
 
@@ -129,30 +117,22 @@ def section(judged: Sequence[claims.Verdict], full: Mapping[str, dict]) -> str:
     lines = [""]
     for verdict in judged:
         notebook, topic = verdict.claim.notebook, verdict.claim.title.split(": ", 1)[1]
-        lines += [
-            "",
-            f"**[{topic[0].upper() + topic[1:]}]({notebook}.ipynb)**: {verdict.claim.in_brief}.",
-            "",
-        ]
+        title = f"**[{topic[0].upper() + topic[1:]}]({notebook}.ipynb)**"
+        lines += ["", f"{title}: {verdict.claim.in_brief}.", ""]
         for part in verdict.parts:
-            if part.outcome is None:
-                lines.append(f"- {part.part.text}: no seeds recorded yet")
-            else:
+            said = "no seeds recorded yet"
+            if part.outcome is not None:
                 at_scale = "" if part.full is None else f"; `full` run {part.in_one_run(part.full)}"
-                lines.append(
-                    f"- {part.part.text}: **{part.verdict}** ({part.held_in} seeds; "
-                    f"{part.spread}){at_scale}"
-                )
+                said = f"**{part.verdict}** ({part.held_in} seeds; {part.spread}){at_scale}"
+            lines.append(f"- {part.part.text}: {said}")
         plots = f"[the notebook's run](docs/results/{notebook}.png)"
         if notebook in full:
             plots += f", [the `full` run](results/full/README.md#{notebook})"
         lines += ["", f"Plots: {plots}."]
     lines += [
         "",
-        f"Each part is judged over the {seeds} seeds of the [seed study]"
-        "(results/seed_study/README.md), which says how. The [`full` runs]"
-        "(results/full/README.md) are the article's 50 epochs on all 50,000 images, one seed each, "
-        "their training accuracy tflearn's running average.",
+        f"Each part is judged over the {seeds} seeds of the [seed study](results/seed_study/README.md), which says how. "
+        "The [`full` runs](results/full/README.md) are the article's 50 epochs on all 50,000 images, one seed each, their training accuracy tflearn's running average.",
         "",
         "",
     ]
@@ -187,17 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.check:
         if stale:
-            print(
-                "README.md's results disagree with the notebooks: run python -m maintainers.results_section"
-            )
+            print("README.md's results disagree with the notebooks: run python -m maintainers.results_section")  # fmt: skip
         return int(stale)
     PICTURES.mkdir(parents=True, exist_ok=True)
     for path, content in pictures.items():
         path.write_bytes(content)
     README.write_text(expected)
-    print(
-        f"Wrote the results of {len(judged)} experiments into README.md and {PICTURES.relative_to(REPO_ROOT)}/."
-    )
+    print(f"Wrote the results of {len(judged)} experiments into README.md and {PICTURES.relative_to(REPO_ROOT)}/.")  # fmt: skip
     return 0
 
 

@@ -1,9 +1,6 @@
-"""Execute notebooks headless, in reading order, each in a fresh kernel (as Restart & Run All).
-
-A copy with outputs goes to executed/ only once complete, so a failure, an interruption or a full
-disk never replaces a good one; a failing notebook does not stop the others, and the summary says
-why. --in-place writes each that ran back onto its file. A NAME is one of the repository's
-notebooks; a path names one elsewhere, whose copy is named apart (start_here-1a2b3c4d.ipynb).
+"""Execute notebooks headless, each in a fresh kernel; a copy goes to executed/ only once complete,
+so a failure or a full disk never replaces a good one. --in-place writes each that ran back. A NAME
+is one of the repository's notebooks; a path names one elsewhere (its copy: NAME-1a2b3c4d.ipynb).
 """
 
 from __future__ import annotations
@@ -37,7 +34,7 @@ SPACE_ERRORS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """How a run ended; ``executed`` is its copy (kept on failure), or where it would have gone."""
+    """How a run ended; ``executed`` is its copy, or where it would have gone."""
 
     notebook: str
     succeeded: bool
@@ -47,8 +44,8 @@ class Outcome:
 
 
 def copy_name(source: Path) -> str:
-    """The executed copy's name; one from outside the repository ends in a hash of its path, so it
-    never replaces the copy of another folder's notebook of that name, only its own last one."""
+    """The executed copy's name; outside the repository, with a hash of its path so that it
+    replaces only its own last copy, never that of another folder's notebook of that name."""
     path = source.resolve()
     if path.parent == REPO_ROOT.resolve():
         return source.stem
@@ -98,7 +95,7 @@ def write_whole(notebook: Any, path: Path) -> None:
 
 
 def stamp_executed(outcome: Outcome, profile: str) -> None:
-    """Record in the copy what produced it, over the committed run's stamp that papermill copied."""
+    """Record in the copy what produced it, over the stamp papermill copied from the source."""
     notebook = nbformat.read(outcome.executed, as_version=4)
     notebook_outputs.stamp(notebook, profile, outcome.seconds)
     write_whole(notebook, outcome.executed)
@@ -112,11 +109,8 @@ def execute(
     name: str | None = None,
     profile: str | None = None,
 ) -> Outcome:
-    """Run one notebook in a fresh kernel; never raises for an error inside the notebook.
-
-    Its copy becomes ``<name>.ipynb`` only once complete and (given ``profile``) stamped, so the
-    last good copy survives a failure or an interruption; a failed run's is ``<name>.FAILED``.
-    """
+    """Run one notebook in a fresh kernel; its copy becomes ``<name>.ipynb`` only once complete and
+    (given ``profile``) stamped, a failed run's ``<name>.FAILED.ipynb``. Raises for no notebook error."""
     import papermill
 
     name = name or source.stem
@@ -175,8 +169,8 @@ def write_back(outcome: Outcome, source: Path, read_as: bytes | None = None) -> 
 
 
 def notebook_path(argument: str) -> Path:
-    """A bare NAME (``.ipynb`` optional) is the repository's notebook, unless ambiguous; an
-    argument with a folder in it, even ``./``, is a path from the current folder."""
+    """A bare NAME (``.ipynb`` optional) is the repository's notebook, unless ambiguous; with a
+    folder in it, even ``./``, a path from the current folder."""
     name = argument if argument.endswith(".ipynb") else argument + ".ipynb"
     # Not Path(name).parts: pathlib drops a leading "./", which names the current folder.
     if "/" in name or os.sep in name or name.startswith("~"):

@@ -1,17 +1,8 @@
-"""The seed study: every distinct run of the experiment notebooks, trained with several seeds.
+"""The seed study: every distinct run of the experiment notebooks, executed with seeds 0, 1, 2, ...
+in the ``cpu`` profile, each recorded from its logs as ``results/seed_study/runs/<run>/seed_<n>.json``.
 
-Two runs that differ only in their seed end about a point apart, so a verdict drawn from one pair
-of runs can be noise. The study executes the notebooks themselves (their code is the only
-definition of each network) with seeds 0, 1, 2, ... in the ``cpu`` profile, and records each run
-it needs, read from the logs the notebook wrote, as a JSON file under ``results/seed_study/runs/``
-for :mod:`maintainers.seed_study_report`. A run several notebooks make is recorded once.
-
-On a 2-core CPU the study takes hours, so it resumes: it trains only the runs not yet recorded.
-Each notebook executes in a process of its own, so a failed execution records nothing and the
-next start trains it again (its partial logs set aside by :func:`dl101.runs.new_run`)::
-
-    make seeds                                # or: python -m maintainers.seed_study --seeds 5
-    python -m maintainers.seed_study --list   # what is recorded and what is still to train
+It resumes: only runs not yet recorded train, each notebook execution in a process of its own, so a
+failed one records nothing. ``make seeds``, or ``python -m maintainers.seed_study [--seeds 5] [--list]``.
 """
 
 from __future__ import annotations
@@ -31,31 +22,16 @@ from typing import Any
 from dl101 import claims
 from dl101.paths import REPO_ROOT
 from dl101.runs import DEFAULT_SEED
-from dl101.verdicts import (
-    MNIST_RECORD_PREFIX,
-    PROFILE,
-    SEEDS,
-    STANDS_FOR,
-    record_path,
-    records_dir,
-)
+from dl101.verdicts import MNIST_RECORD_PREFIX, PROFILE, SEEDS, STANDS_FOR, record_path, records_dir
 
 LOG_GROUP = "seed_study"
 LARGE_BATCH_LEARNING_RATE = "large_batch_learning_rate"
-# How a notebook must take each parameter the study gives it: said when one is missing.
-PARAMETER_USES = {
-    "profile_name": "`profile_name = None` in its parameters cell, passed to "
-    "`dl101.prepare_notebook(profile_name)`",
-    "seed": "`seed = 0` in its parameters cell, passed to `dl101.Experiment(..., seed=seed)`",
-    LARGE_BATCH_LEARNING_RATE: "`large_batch_learning_rate = 0.001` in its parameters cell, "
-    "passed as batch 2,000's `learning_rate` to `experiment.new_run(...)`",
-}
 
 
 @dataclass(frozen=True)
 class StudyRun:
-    """One distinct training run and the notebook runs it stands for, recorded from the run
-    ``recorded_from`` that ``notebook`` makes when executed with ``parameters``."""
+    """A distinct training run, recorded from the run ``recorded_from`` that ``notebook`` makes
+    when executed with ``parameters``."""
 
     name: str
     notebook: str
@@ -72,8 +48,7 @@ class StudyRun:
 
     @property
     def execution(self) -> str:
-        """The notebook execution that trains it, also its log folder's name:
-        ``experiment_3_batch_size-large_batch_learning_rate_0.006325``."""
+        """The execution that trains it, also its log folder's name (``notebook-parameter_value``)."""
         return "-".join([self.notebook, *(f"{name}_{value}" for name, value in self.parameters)])
 
 
@@ -105,9 +80,8 @@ TRAINED = {run.name: run for run in (StudyRun("keras_mnist", "keras_mnist"), *ST
 
 
 def missing(seeds: Sequence[int], names: Sequence[str]) -> list[tuple[str, int]]:
-    """The (run or notebook, seed) pairs not recorded yet: notebook studies first (they are
-    short), then every run's seed 1 before any seed 2, so that an interrupted study still
-    compares every claim over the same seeds."""
+    """The (run or notebook, seed) pairs not recorded yet: notebooks first (they are short), then
+    every run's seed 1 before any seed 2, so an interrupted study compares claims on equal seeds."""
     notebooks = [name for name in names if name in NEEDED]
     runs = [name for name in names if name not in NEEDED]
     return [
@@ -146,20 +120,15 @@ def record_from_logs(run: Any, name: str, seed: int, profile: str) -> dict[str, 
 
 
 def check_parameters(source: Path, parameters: Mapping[str, object]) -> None:
-    """Refuse ``parameters`` that the parameters cell of the notebook ``source`` does not have.
-
-    Papermill sets them without complaint and the notebook trains with its own value, so the
-    record would name a seed or learning rate its run did not train with.
-    """
+    """Refuse ``parameters`` that ``source``'s parameters cell lacks: papermill would set them
+    silently and the record would name a seed its run did not train with."""
     import papermill
 
     lacking = sorted(parameters.keys() - papermill.inspect_notebook(source).keys())
     if lacking:
         raise RuntimeError(
-            f"{source.name} has no parameter {', '.join(lacking)}, so it would train with its "
-            "own value, not the study's. It needs "
-            + "; and ".join(PARAMETER_USES[name] for name in lacking)
-            + "."
+            f"{source.name} has no parameter {', '.join(lacking)} in its parameters cell, so it "
+            "would train with its own value, not the study's."
         )
 
 
@@ -238,11 +207,11 @@ def by_execution(to_train: Sequence[tuple[str, int]]) -> list[tuple[list[str], i
 @contextlib.contextmanager
 def _only_study_running(folder: Path) -> Iterator[None]:
     """Refuse to start while another study trains into ``folder``: it would train the same runs."""
-    try:
-        import fcntl  # POSIX only: on Windows the study runs without this guard
-    except ImportError:
+    if sys.platform == "win32":  # no flock: the study runs without this guard
         yield
         return
+    import fcntl
+
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "a+") as lock:
         try:

@@ -1,13 +1,6 @@
-"""Publish the seed study: ``results/seed_study/README.md`` and its plots, from the records only.
-
-Per run, final and best validation accuracy and the gap over the seeds; per claim, each part's
-margin over the seeds and its outcome by the rule of :mod:`dl101.verdicts`, judged by the same
-:mod:`dl101.claims` code as the notebooks' verdicts. Run it after the study (``make seeds`` runs
-both)::
-
-    python -m maintainers.seed_study_report           # rewrite the page and the plots
-    python -m maintainers.seed_study_report --check   # exit 1 if the page disagrees with the records
-"""
+"""Publish the seed study (``results/seed_study/README.md`` and its plots) from its records alone,
+each claim judged by the notebooks' own :mod:`dl101.claims` code. ``--check``: exit 1 if the page
+disagrees with the records."""
 
 from __future__ import annotations
 
@@ -34,18 +27,14 @@ PAGE_DIR = verdicts.RECORDS_DIR.parent
 PLOTS = {
     "depth": (claims.DEPTH.title, ("few_layers", "three_layer_sets")),
     "dropout_and_l2": ("Experiments 1 and 2: dropout and L2", ("base", "base_dropout", "base_l2")),
-    "batch_size": (
-        claims.BATCH_SIZE.title,
-        ("batch_50", "batch_2000", "batch_2000_lr_down", "batch_2000_lr_up"),
-    ),
+    "batch_size": (claims.BATCH_SIZE.title, ("batch_50", "batch_2000", "batch_2000_lr_down", "batch_2000_lr_up")),
     "learning_rate": (claims.LEARNING_RATE.title, ("lr_0.0001", "base_dropout", "lr_0.01")),
-}
+}  # fmt: skip
 
 
 def _run_rows(numbers: verdicts.Records) -> list[str]:
     lines = [
-        "| run | stands for | seeds | final validation accuracy | best validation accuracy "
-        "| gap (train − validation) | wall time, mean |",
+        "| run | stands for | seeds | final validation accuracy | best validation accuracy | gap (train − validation) | wall time, mean |",
         "|---|---|---|---|---|---|---|",
     ]
     for study_run in seed_study.STUDY_RUNS:
@@ -64,10 +53,7 @@ def _run_rows(numbers: verdicts.Records) -> list[str]:
         best = spread([run.best_validation_accuracy for run in own], percent=True)
         gap = spread([run.gap for run in own])
         wall = minutes(statistics.fmean(run.wall_time_seconds for run in own))
-        lines.append(
-            f"| **{study_run.name}** ({settings}) | {stands_for} | {len(own)} | {final} "
-            f"| {best} | {gap} | {wall} |"
-        )
+        lines.append(f"| **{study_run.name}** ({settings}) | {stands_for} | {len(own)} | {final} | {best} | {gap} | {wall} |")  # fmt: skip
     return lines
 
 
@@ -75,7 +61,6 @@ def _parts_table(
     judged: Sequence[claims.Claim], numbers: verdicts.Records, first: str,
     margin: str = "margin over the seeds", held: str = "held in",
 ) -> list[str]:  # fmt: skip
-    """Each part of the ``judged`` claims over the seeds, one row each."""
     return [
         f"| {first} | {margin}: mean ± sd (range) | {held} | verdict |",
         "|---|---|---|---|",
@@ -93,7 +78,6 @@ BUSY_LOAD = 3.0
 
 
 def page(records: Sequence[Mapping[str, Any]]) -> str:
-    """The study's README, written from ``records`` alone."""
     numbers = verdicts.load_numbers(records)
     cifar_names = {run.name for run in seed_study.STUDY_RUNS}
     cifar_recorded = sum(record["run"] in cifar_names for record in records)
@@ -120,35 +104,24 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
     for model in (*claims.MNIST_MODELS, *exercises):
         own = numbers.get(verdicts.MNIST_RECORD_PREFIX + model, {})
         final = [run.final_validation_accuracy for run in own.values()]
-        mnist_rows.append(
-            f"| {model} | {len(own)} | {spread(final, percent=True) if own else ''} |"
-        )
+        mnist_rows.append(f"| {model} | {len(own)} | {spread(final, percent=True) if own else ''} |")  # fmt: skip
     lines = [
         "# The seed study: every claim over several seeds",
         "",
-        "Written by `python -m maintainers.seed_study_report` from the records in [runs/](runs/); "
-        "never edited by hand. `make seeds` trains what is missing (it resumes where it "
-        "stopped) and rewrites this page.",
+        "Written by `python -m maintainers.seed_study_report` from the records in [runs/](runs/); never edited by hand. `make seeds` trains what is missing (it resumes where it stopped) and rewrites this page.",
         "",
-        "One run is one sample: runs that differ only in their seed (the starting weights, the "
-        "order of the images, dropout's choices, each image's random turn) end apart by about "
-        "as much as some of the effects the experiments look for. So every distinct CIFAR-10 "
-        f"run of the experiments is trained here with seeds 0 to {verdicts.SEEDS - 1} "
-        "in the `cpu` profile (15 epochs on 10,000 training images, validated on the 10,000 "
-        "test images); seed 0 has the committed notebooks' settings. Runs that several notebooks "
-        "share are trained once. Training accuracy is measured after every epoch as validation "
-        "is (unaugmented training images, dropout off).",
+        "One run is one sample: runs that differ only in their seed (the starting weights, the order of the images, dropout's choices, each image's random turn) end apart by about as much as some of the effects the experiments look for. "
+        f"So every distinct CIFAR-10 run of the experiments is trained here with seeds 0 to {verdicts.SEEDS - 1} in the `cpu` profile (15 epochs on 10,000 training images, validated on the 10,000 test images); "
+        "seed 0 has the committed notebooks' settings. Runs that several notebooks share are trained once. Training accuracy is measured after every epoch as validation is (unaugmented training images, dropout off).",
         "",
-        f"Recorded: {cifar_recorded} of {len(cifar_names) * verdicts.SEEDS} CIFAR-10 runs "
-        f"({len(cifar_names)} runs x {verdicts.SEEDS} seeds) and keras_mnist with {mnist_seeds} of "
-        f"{verdicts.SEEDS} seeds, {', '.join(dates) or 'none yet'}: {machines or 'none yet'}.",
+        f"Recorded: {cifar_recorded} of {len(cifar_names) * verdicts.SEEDS} CIFAR-10 runs ({len(cifar_names)} runs x {verdicts.SEEDS} seeds) "
+        f"and keras_mnist with {mnist_seeds} of {verdicts.SEEDS} seeds, {', '.join(dates) or 'none yet'}: {machines or 'none yet'}.",
         "",
     ]
     if busy:
         lines += [
-            f"Trained while other work shared the cores (5-minute load average above "
-            f"{BUSY_LOAD:.0f} when the run ended): {', '.join(busy)}. Their wall times are longer "
-            "than they would have been on a quiet machine.",
+            f"Trained while other work shared the cores (5-minute load average above {BUSY_LOAD:.0f} when the run ended): {', '.join(busy)}. "
+            "Their wall times are longer than they would have been on a quiet machine.",
             "",
         ]
     lines += ["## How a claim is judged", "", RULE, "", "## The runs", "", *_run_rows(numbers)]
@@ -168,9 +141,7 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
         "",
         "## keras_mnist's models",
         "",
-        "The whole of `keras_mnist.ipynb`, run with each seed in the `cpu` profile (3 epochs per "
-        "model on all 60,000 training images); its test set is its validation set. Each step "
-        "compares a model with the model it was built from.",
+        "The whole of `keras_mnist.ipynb`, run with each seed in the `cpu` profile (3 epochs per model on all 60,000 training images); its test set is its validation set. Each step compares a model with the model it was built from.",
         "",
         "| model | seeds | final test accuracy |",
         "|---|---|---|",
@@ -178,8 +149,7 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
         "",
         *_parts_table(claims.MNIST_STEP_CLAIMS, numbers, f"step {changes}", **mnist_columns),
         "",
-        'Its exercises ("Try this next"), as an earlier version of the notebook trained them '
-        f"in section 4 ({', '.join(exercises)}; same models, same settings):",
+        f'Its exercises ("Try this next"), as an earlier version of the notebook trained them in section 4 ({", ".join(exercises)}; same models, same settings):',
         "",
         *_parts_table(
             claims.MNIST_EXERCISE_CLAIMS, numbers, f"exercise {changes}", **mnist_columns
@@ -187,8 +157,7 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
         "",
         "## The curves",
         "",
-        "Each seed is a faint line, the mean over the seeds a solid one: validation accuracy "
-        "after every epoch.",
+        "Each seed is a faint line, the mean over the seeds a solid one: validation accuracy after every epoch.",
     ]
     for name, (title, _) in PLOTS.items():
         lines += ["", f"![{title}]({name}.png)"]
@@ -196,7 +165,7 @@ def page(records: Sequence[Mapping[str, Any]]) -> str:
 
 
 def plot(records: Sequence[Mapping[str, Any]], title: str, runs: Sequence[str]) -> bytes:
-    """Each run's seeds as faint curves and their mean as a solid one, by epoch."""
+    """Each run's seeds as faint curves, their mean as a solid one."""
     figure = ShownFigure(figsize=(7, 4.5), layout="constrained")
     axes = figure.subplots()
     for index, name in enumerate(runs):

@@ -15,10 +15,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads the real data, writes to the real log folder or sees a FloydHub mount by accident.
-
-    Returns the fake file-system root that FloydHub's /data, /floyd and /output resolve under.
-    """
+    """No test sees the real data, log folder or FloydHub mounts; returns FloydHub's fake root."""
     root = tmp_path_factory.mktemp("root")
     monkeypatch.delenv("DL101_DATA_DIR", raising=False)
     monkeypatch.delenv("DL101_PROFILE", raising=False)
@@ -33,17 +30,8 @@ def web_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served over HTTP on 127.0.0.1, and the base URL that serves it."""
     folder = tmp_path / "served"
     folder.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         yield folder, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
         server.shutdown()
-        server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass

@@ -1,4 +1,4 @@
-"""What several test modules need: small data sets in the official layouts, and running notebooks."""
+"""Small data sets in the official layouts, and notebook runs, for several test modules."""
 
 from __future__ import annotations
 
@@ -19,22 +19,17 @@ import numpy as np
 import pytest
 
 IMAGES_PER_BATCH = 20
-# The real data sets, where the run was pointed at them (CI points at ../shared/data); read
-# when this module is imported, before conftest's autouse fixture hides the variable.
+# The real data sets, if the run was pointed at them: read before conftest's fixture hides it.
 REAL_DATA_DIR = os.environ.get("DL101_DATA_DIR")
 
 
 def cifar10_batch(first_label: int, count: int = IMAGES_PER_BATCH) -> dict:
-    """A batch in the official layout whose pixel values encode image, channel and position."""
+    """A batch in the official layout, of random pixels seeded by ``first_label``."""
     rng = np.random.default_rng(first_label)
     pixels = rng.integers(0, 256, size=(count, 3072), dtype=np.uint8)
     labels = [(first_label + i) % 10 for i in range(count)]
-    return {
-        "batch_label": "generated",
-        "labels": labels,
-        "data": pixels,
-        "filenames": [f"image_{i}.png" for i in range(count)],
-    }
+    names = [f"image_{i}.png" for i in range(count)]
+    return {"batch_label": "generated", "labels": labels, "data": pixels, "filenames": names}
 
 
 def write_cifar10(folder: Path) -> dict[str, dict]:
@@ -91,33 +86,26 @@ def executed(outcome: Outcome) -> nbformat.NotebookNode:
 
 
 def outputs(notebook: nbformat.NotebookNode) -> list:
-    """Every output of every cell, in order."""
     return [output for cell in notebook.cells for output in cell.get("outputs", [])]
 
 
 def train_small_classifier(run: runs.Run, epochs: int) -> tuple[Any, np.ndarray]:
-    """A softmax classifier with featurewise preprocessing on separable random points.
-
-    Returns the trained ``tflearn.DNN`` and the points. tflearn is imported here, not at the top,
-    so that test modules which never train do not switch TensorFlow into graph mode.
-    """
+    """A trained softmax ``tflearn.DNN`` with featurewise preprocessing, and its random points.
+    tflearn is imported here so that modules which never train keep TensorFlow out of graph mode."""
     from dl101.tflearn_training import TrainingPass, new_graph
 
     import tflearn
-    from tflearn.data_preprocessing import ImagePreprocessing
-    from tflearn.layers.core import fully_connected, input_data
-    from tflearn.layers.estimator import regression
 
     rng = np.random.default_rng(0)
     points = rng.normal(5.0, 2.0, size=(400, 4)).astype(np.float32)
     labels = np.eye(2)[(points.sum(axis=1) > 20).astype(int)]
     new_graph()
-    preprocessing = ImagePreprocessing()
+    preprocessing = tflearn.ImagePreprocessing()
     preprocessing.add_featurewise_zero_center()
     preprocessing.add_featurewise_stdnorm()
-    net = input_data(shape=[None, 4], data_preprocessing=preprocessing)
-    net = fully_connected(net, 2, activation="softmax")
-    net = regression(net, optimizer="adam", learning_rate=0.05, loss="categorical_crossentropy")
+    net = tflearn.input_data(shape=[None, 4], data_preprocessing=preprocessing)
+    net = tflearn.fully_connected(net, 2, activation="softmax")
+    net = tflearn.regression(net, optimizer="adam", learning_rate=0.05)  # cross-entropy loss
     model = tflearn.DNN(net, tensorboard_dir=run.tensorboard_dir)
     model.fit(
         points[:300],
@@ -133,16 +121,10 @@ def train_small_classifier(run: runs.Run, epochs: int) -> tuple[Any, np.ndarray]
 
 
 def write_notebook(path: Path, *sources: str) -> Path:
-    """A notebook at ``path`` whose code cells are ``sources``, for the runner's tests."""
-    import nbformat
-
+    """A notebook at ``path`` whose code cells are ``sources``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    notebook_node = nbformat.v4.new_notebook()
-    notebook_node.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    notebook_node.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(notebook_node, path)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, path)
     return path

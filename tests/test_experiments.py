@@ -23,34 +23,24 @@ pytestmark = [
     pytest.mark.skipif(REAL_DATA_DIR is None, reason="set DL101_DATA_DIR to the real CIFAR-10"),
 ]
 
-# Notebook -> the run folders it trains, under the log directory. experiment_0_few_layers runs
-# first, so experiment_0_three_layer_sets finds its logs and compares both.
-EXPECTED_RUNS = {
-    "experiment_0_few_layers": ["experiment_0/few_layers", "experiment_0/linear"],
-    "experiment_0_three_layer_sets": ["experiment_0/three_layer_sets"],
-    "experiment_1_dropout": [
-        "experiment_1_dropout/without_dropout",
-        "experiment_1_dropout/with_dropout",
-    ],
-    "experiment_2_l2": ["experiment_2_l2/without_l2", "experiment_2_l2/with_l2"],
-    "experiment_3_batch_size": [
-        "experiment_3_batch_size/batch_50",
-        "experiment_3_batch_size/batch_2000",
-    ],
-    "experiment_4_learning_rate": [
-        "experiment_4_learning_rate/lr_0.0001",
-        "experiment_4_learning_rate/lr_0.001",
-        "experiment_4_learning_rate/lr_0.01",
-    ],
-}
-# What the results table of each notebook must list: every variant it compares.
+# Notebook -> the runs its results table lists, in the order the tests execute the notebooks.
 TABLE_ROWS = {
     "experiment_0_few_layers": ["few_layers", "linear"],
     "experiment_0_three_layer_sets": ["three_layer_sets", "few_layers"],
+    "experiment_1_dropout": ["without_dropout", "with_dropout"],
+    "experiment_2_l2": ["without_l2", "with_l2"],
+    "experiment_3_batch_size": ["batch_50", "batch_2000"],
+    "experiment_4_learning_rate": ["lr_0.0001", "lr_0.001", "lr_0.01"],
+}
+# Notebook -> the run folders it trains: the two experiment_0 notebooks share one log group,
+# and experiment_0_three_layer_sets compares its run with the few_layers run trained before it.
+EXPECTED_RUNS = {
+    "experiment_0_few_layers": ["experiment_0/few_layers", "experiment_0/linear"],
+    "experiment_0_three_layer_sets": ["experiment_0/three_layer_sets"],
     **{
-        notebook: [run.split("/")[1] for run in runs]
-        for notebook, runs in EXPECTED_RUNS.items()
-        if not notebook.startswith("experiment_0")
+        name: [f"{name}/{run}" for run in rows]
+        for name, rows in TABLE_ROWS.items()
+        if not name.startswith("experiment_0")
     },
 }
 
@@ -71,66 +61,20 @@ def executed_notebook(smoke_runs: dict, name: str) -> nbformat.NotebookNode:
 
 
 @pytest.mark.parametrize("name", EXPECTED_RUNS)
-def test_notebook_runs_without_errors_in_the_smoke_profile(smoke_runs: dict, name: str) -> None:
+def test_notebook_runs_logs_what_it_trained_with_and_tables_every_run(
+    smoke_runs: dict, name: str
+) -> None:
     notebook = executed_notebook(smoke_runs, name)
 
     assert not [o for o in outputs(notebook) if o.output_type == "error"]
     assert not [o for o in outputs(notebook) if o.get("name") == "stderr"]
-    text = "".join(o.get("text", "") for o in outputs(notebook))
-    assert "Run profile: smoke" in text
-
-
-@pytest.mark.parametrize("name", EXPECTED_RUNS)
-def test_every_run_folder_holds_event_files(smoke_runs: dict, name: str) -> None:
-    executed_notebook(smoke_runs, name)
-    for run in EXPECTED_RUNS[name]:
-        folder: Path = smoke_runs["log_dir"] / run
-        assert list(folder.glob("events.out.tfevents.*")), f"{run} has no event files"
-        assert '"profile": "smoke"' in (folder / "run_settings.json").read_text()
-
-
-@pytest.mark.parametrize("name", EXPECTED_RUNS)
-def test_results_table_names_every_variant_and_a_plot_is_shown(smoke_runs: dict, name: str) -> None:
-    data = [o.data for o in outputs(executed_notebook(smoke_runs, name)) if "data" in o]
-    header = "| run | final validation accuracy |"
-    tables = [d["text/markdown"] for d in data if d.get("text/markdown", "").startswith(header)]
-
-    assert len(tables) == 1
-    rows = [
-        line.split("|")[1].strip() for line in tables[0].splitlines()[2:] if line.startswith("|")
-    ]
-    assert sorted(rows) == sorted(TABLE_ROWS[name])
-    assert any("image/png" in d for d in data), "no comparison plot"
-
-
-def test_what_we_saw_is_written_from_the_results(smoke_runs: dict) -> None:
-    data = [
-        o.data
-        for o in outputs(executed_notebook(smoke_runs, "experiment_1_dropout"))
-        if "data" in o
-    ]
-    heading = f"**{claims.DROPOUT.title}.**"
-    texts = [d["text/markdown"] for d in data if heading in d.get("text/markdown", "")]
-
-    (text,) = texts
-    outcomes = "|".join(re.escape(f"**{outcome.value}**") for outcome in Outcome)
-    for part in claims.DROPOUT.parts:
-        assert re.search(
-            rf"\| {re.escape(part.text)} \| [+-]\d+\.\d points \((held|did not hold)\) \| "
-            rf"(.* \| \d of \d \| ({outcomes})|no seeds recorded yet \| \| ) \|",
-            text,
-        ), text
-
-
-@pytest.mark.parametrize("name", EXPECTED_RUNS)
-def test_what_each_run_recorded_is_what_it_trained_with(smoke_runs: dict, name: str) -> None:
-    notebook = executed_notebook(smoke_runs, name)
     printed = "".join(o.get("text", "") for o in outputs(notebook))
+    assert "Run profile: smoke" in printed
     for run in EXPECTED_RUNS[name]:
         folder: Path = smoke_runs["log_dir"] / run
         recorded = json.loads((folder / "run_settings.json").read_text())
+        assert recorded["profile"] == "smoke"
         validation = read_scalars(folder)["Accuracy/Validation"]
-
         assert len(validation.steps) == recorded["epochs"]
         # tflearn validates at the end of each epoch: ceil(training images / batch size) steps.
         steps_per_epoch = -(-recorded["training_examples"] // recorded["batch_size"])
@@ -138,6 +82,27 @@ def test_what_each_run_recorded_is_what_it_trained_with(smoke_runs: dict, name: 
         # One line per epoch, from the measured training pass; tflearn's header is silenced.
         last = f"epoch {recorded['epochs']}/{recorded['epochs']}: training accuracy"
         assert last in printed and "Training samples" not in printed
+    data = [o.data for o in outputs(notebook) if "data" in o]
+    header = "| run | final validation accuracy |"
+    (table,) = [d["text/markdown"] for d in data if d.get("text/markdown", "").startswith(header)]
+    rows = [line.split("|")[1].strip() for line in table.splitlines()[2:] if line.startswith("|")]
+    assert sorted(rows) == sorted(TABLE_ROWS[name])
+    assert any("image/png" in d for d in data), "no comparison plot"
+
+
+def test_what_we_saw_is_written_from_the_results(smoke_runs: dict) -> None:
+    notebook = executed_notebook(smoke_runs, "experiment_1_dropout")
+    heading = f"**{claims.DROPOUT.title}.**"
+    markdown = [o.get("data", {}).get("text/markdown", "") for o in outputs(notebook)]
+
+    (text,) = [shown for shown in markdown if heading in shown]
+    outcomes = "|".join(re.escape(f"**{outcome.value}**") for outcome in Outcome)
+    for part in claims.DROPOUT.parts:
+        assert re.search(
+            rf"\| {re.escape(part.text)} \| [+-]\d+\.\d points \((held|did not hold)\) \| "
+            rf"(.* \| \d of \d \| ({outcomes})|no seeds recorded yet \| \| ) \|",
+            text,
+        ), text
 
 
 def test_without_its_partner_a_notebook_says_which_to_run(smoke_runs: dict) -> None:
@@ -152,22 +117,17 @@ def test_without_its_partner_a_notebook_says_which_to_run(smoke_runs: dict) -> N
     )
 
 
-def test_the_three_set_notebook_shows_what_its_network_learned(smoke_runs: dict) -> None:
-    notebook = executed_notebook(smoke_runs, "experiment_0_three_layer_sets")
-    cells = [c for c in notebook.cells if c.cell_type == "code" and "look_inside." in c.source]
+def test_the_experiment_0_notebooks_show_a_hand_convolution_and_what_the_network_learned(
+    smoke_runs: dict,
+) -> None:
+    few = executed_notebook(smoke_runs, "experiment_0_few_layers").cells
+    three = executed_notebook(smoke_runs, "experiment_0_three_layer_sets").cells
+    hand = [c for c in few if c.cell_type == "code" and "dl101.side_by_side(" in c.source]
+    inside = [c for c in three if c.cell_type == "code" and "look_inside." in c.source]
 
-    assert len(cells) == 5
-    for cell in cells:
+    assert len(hand) == 1 and len(inside) == 5
+    for cell in hand + inside:
         assert [o for o in cell.outputs if "image/png" in o.get("data", {})], cell.source
-
-
-def test_the_few_layer_notebook_convolves_an_image_by_hand(smoke_runs: dict) -> None:
-    notebook = executed_notebook(smoke_runs, "experiment_0_few_layers")
-    (cell,) = [
-        c for c in notebook.cells if c.cell_type == "code" and "dl101.side_by_side(" in c.source
-    ]
-
-    assert [o for o in cell.outputs if "image/png" in o.get("data", {})]
 
 
 def test_the_archive_publishes_each_notebooks_verdict_from_its_logs(
@@ -192,14 +152,13 @@ def test_the_archive_publishes_each_notebooks_verdict_from_its_logs(
         assert entry["status"] == "published", name
         assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
         assert entry["table"] in report
-        printed = [
+        # The archive judges the numbers it published as the notebook judged its own run.
+        (shown,) = [
             o.data["text/markdown"]
             for o in outputs(nbformat.read(out / f"{name}.ipynb", as_version=4))
             if "| part of the claim | this run |" in o.get("data", {}).get("text/markdown", "")
             and "| not trained here |" not in o.data["text/markdown"]  # the study's runs alone
         ]
-        # The archive judges the numbers it published as the notebook judged its own run.
-        (shown,) = printed
         claim = next(p.claim for p in results_archive.NOTEBOOKS if p.notebook == name)
         assert claim is not None
         verdict = claims.verdict(claim, None, {}, summary_numbers(entry["numbers"]))

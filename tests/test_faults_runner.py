@@ -1,6 +1,5 @@
-"""Faults of run_notebooks: a notebook from elsewhere, a full disk, an edit saved while it runs, a
-profile given the wrong way. Each test asserts the message and the files left; the notebooks are
-tiny ones written here, the repository's never run."""
+"""Faults of run_notebooks, on tiny notebooks written here: each test asserts the message and the
+files left."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from maintainers import notebook_outputs, run_notebooks
 
 import nbformat
 import pytest
-from helpers import write_notebook
+from helpers import outputs, write_notebook
 from papermill.iorw import LocalHandler
 
 FREE = 12_300_000  # what the full disk has left, as shutil.disk_usage reports it here
@@ -24,9 +23,7 @@ GOOD = "the good copy of an earlier run"
 
 
 def printed(path: Path) -> str:
-    """Everything the notebook at ``path`` printed, as its outputs hold it."""
-    cells = nbformat.read(path, as_version=4).cells
-    return "".join(output.get("text", "") for cell in cells for output in cell.get("outputs", []))
+    return "".join(output.get("text", "") for output in outputs(nbformat.read(path, as_version=4)))
 
 
 def names(folder: Path) -> list[str]:
@@ -38,15 +35,13 @@ def full_message(folder: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def no_onednn_probe(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stamping a copy does not start a process that loads TensorFlow to ask about oneDNN."""
+def no_onednn_probe(monkeypatch: pytest.MonkeyPatch) -> None:  # no TensorFlow process to stamp
     monkeypatch.setattr(notebook_outputs, "kernels_use_onednn", lambda: False)
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A repository of its own, the current folder, without ``executed/``; ``DL101_PROFILE`` is
-    set through monkeypatch, so that ``main`` setting it is undone."""
+    """A repository of its own, the current folder; DL101_PROFILE set so that ``main``'s is undone."""
     root = tmp_path / "repo"
     root.mkdir()
     monkeypatch.setattr(run_notebooks, "REPO_ROOT", root)
@@ -59,8 +54,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[Path, str], bool]], None]:
-    """``full_disk(when)``: every write, papermill's or run_notebooks', of a ``text`` to a ``path``
-    for which ``when(path, text)`` is true writes half of it, then fails as on a full disk."""
+    """``full_disk(when)``: a write (papermill's or ours) with ``when(path, text)`` writes half, then fails."""
     monkeypatch.setattr(shutil, "disk_usage", lambda folder: SimpleNamespace(free=FREE))
 
     def fail_when(when: Callable[[Path, str], bool]) -> None:
@@ -87,38 +81,38 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[Path, str]
 
 @pytest.mark.parametrize("given", [3, True, 0.5, ["cpu"]])
 def test_a_profile_name_that_is_not_a_string_says_what_it_got(given: object) -> None:
-    """As papermill's ``-p profile_name 3`` gives the int 3 to the notebook."""
-    with pytest.raises(TypeError) as raised:
+    with pytest.raises(TypeError) as raised:  # as papermill's -p profile_name 3 gives the int 3
         notebook.prepare_notebook(given)
-
     assert str(raised.value) == (
         "profile_name must be a run profile's name, as a string (full, cpu, smoke, auto), or "
         f"None to choose automatically; it is the {type(given).__name__} {given!r}."
     )
 
 
-@pytest.mark.parametrize(
-    ("arguments", "environment"), [(["--profile", "fast"], "smoke"), ([], "fast")]
-)
-def test_an_unknown_profile_is_one_line_and_starts_no_kernel(
-    repo: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture,
-    arguments: list[str],
-    environment: str,
-) -> None:
-    """Given on the command line, or as DL101_PROFILE=fast make run."""
-    write_notebook(repo / "start_here.ipynb", "print('ran')")
-    monkeypatch.setenv("DL101_PROFILE", environment)
+def refused(
+    arguments: list[str], capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The one line run_notebooks.main says when it refuses ``arguments`` before any kernel starts."""
     monkeypatch.setattr(run_notebooks, "execute", lambda *a, **k: pytest.fail("a kernel started"))
-
     with pytest.raises(SystemExit) as exited:
         run_notebooks.main(arguments)
-
     assert exited.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        "run_notebooks: error: Unknown run profile 'fast'. Choose one of: full, cpu, smoke, auto."
-    )
+    return capsys.readouterr().err.splitlines()[-1].removeprefix("run_notebooks: error: ")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "variable"), [(["--profile", "fast"], "smoke"), ([], "fast")]
+)
+def test_an_unknown_profile_is_one_line_and_starts_no_kernel(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+    arguments: list[str], variable: str,
+) -> None:  # fmt: skip
+    write_notebook(repo / "start_here.ipynb", "print('ran')")
+    monkeypatch.setenv("DL101_PROFILE", variable)  # as DL101_PROFILE=fast make run
+
+    message = refused(arguments, capsys, monkeypatch)
+
+    assert message == "Unknown run profile 'fast'. Choose one of: full, cpu, smoke, auto."
     assert names(repo) == ["start_here.ipynb"], "no executed/ folder"
 
 
@@ -127,8 +121,7 @@ def test_notebooks_from_elsewhere_get_copies_of_their_own_and_are_written_back_o
 ) -> None:
     ours = write_notebook(repo / "start_here.ipynb", "print('the repository' + \"'s\")")
     committed = ours.read_bytes()
-    executed = repo / "executed"
-    executed.mkdir()
+    (executed := repo / "executed").mkdir()
     (executed / "start_here.ipynb").write_text(GOOD)
     theirs = write_notebook(tmp_path / "elsewhere" / "start_here.ipynb", "print('else' + 'where')")
     other = write_notebook(tmp_path / "other" / "start_here.ipynb", "print('ot' + 'her')")
@@ -137,13 +130,8 @@ def test_notebooks_from_elsewhere_get_copies_of_their_own_and_are_written_back_o
 
     digest = hashlib.sha256(str(theirs.resolve()).encode()).hexdigest()[:8]
     assert run_notebooks.copy_name(theirs) == f"start_here-{digest}"
-    assert names(executed) == sorted(
-        [
-            "start_here.ipynb",
-            f"start_here-{digest}.ipynb",
-            f"{run_notebooks.copy_name(other)}.ipynb",
-        ]
-    )
+    other_copy = f"{run_notebooks.copy_name(other)}.ipynb"
+    assert names(executed) == sorted(["start_here.ipynb", f"start_here-{digest}.ipynb", other_copy])
     assert (executed / "start_here.ipynb").read_text() == GOOD
     assert printed(executed / f"start_here-{digest}.ipynb") == printed(theirs) == "elsewhere\n"
     assert printed(other) == "other\n" and ours.read_bytes() == committed
@@ -158,14 +146,9 @@ def test_a_bare_name_that_is_also_a_notebook_in_this_folder_is_refused(
     ours = write_notebook(repo / "start_here.ipynb", "print(1)")
     theirs = write_notebook(tmp_path / "elsewhere" / "start_here.ipynb", "print(2)")
     monkeypatch.chdir(theirs.parent)
-    monkeypatch.setattr(run_notebooks, "execute", lambda *a, **k: pytest.fail("a kernel started"))
 
-    with pytest.raises(SystemExit) as exited:
-        run_notebooks.main(["--in-place", "start_here.ipynb"])
-
-    assert exited.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        f"run_notebooks: error: start_here.ipynb could be the repository's {ours} or {theirs}: "
+    assert refused(["--in-place", "start_here.ipynb"], capsys, monkeypatch) == (
+        f"start_here.ipynb could be the repository's {ours} or {theirs}: "
         "give the path of the one to run (./start_here.ipynb for the one in this folder)"
     )
     assert names(repo) == ["start_here.ipynb"]
@@ -173,51 +156,12 @@ def test_a_bare_name_that_is_also_a_notebook_in_this_folder_is_refused(
 
 
 @pytest.mark.notebook
-def test_a_full_disk_while_stamping_keeps_the_last_good_copy_and_the_run(
-    tmp_path: Path, full_disk: Callable
-) -> None:
-    output_dir = tmp_path / "executed"
-    output_dir.mkdir()
-    (output_dir / "x.ipynb").write_text(GOOD)
-    source = write_notebook(tmp_path / "x.ipynb", "print('done' * 2)")
-    full_disk(lambda path, text: '"dl101"' in text)  # the stamped copy
-
-    outcome = run_notebooks.execute(source, output_dir, profile="smoke")
-
-    failed = output_dir / "x.FAILED.ipynb"
-    assert not outcome.succeeded and outcome.executed == failed
-    assert outcome.detail == (
-        "ran without error, but its executed copy could not be stamped: "
-        f"{full_message(output_dir)}; it is kept, unstamped, as {failed}, and "
-        f"{output_dir / 'x.ipynb'} is unchanged. Free some space and run it again."
-    )
-    assert names(output_dir) == ["x.FAILED.ipynb", "x.ipynb"]
-    assert (output_dir / "x.ipynb").read_text() == GOOD
-    assert printed(failed) == "donedone\n", "the whole run, not a part"
-    assert "dl101" not in nbformat.read(failed, as_version=4).metadata
-
-
-def test_a_stamp_that_cannot_be_written_leaves_the_copy_as_it_was(
-    tmp_path: Path, full_disk: Callable
-) -> None:
-    copy = write_notebook(tmp_path / "x.ipynb", "print(1)")
-    before = copy.read_bytes()
-    full_disk(lambda path, text: True)
-
-    with pytest.raises(OSError, match="No space left on device"):
-        run_notebooks.stamp_executed(run_notebooks.Outcome("x", True, 1.0, "", copy), "smoke")
-
-    assert copy.read_bytes() == before
-    assert names(tmp_path) == ["x.ipynb"]
-
-
-@pytest.mark.notebook
-def test_a_full_disk_fails_one_notebook_of_a_batch_and_the_others_still_run(
+def test_a_full_disk_fails_a_notebook_keeping_its_last_good_copy_and_the_others_still_run(
     repo: Path, full_disk: Callable, capsys: pytest.CaptureFixture
 ) -> None:
+    names_ = ("one", "two", "three")
     sources = {
-        name: write_notebook(repo / f"{name}.ipynb", f"print('{name}' * 2)")
-        for name in ("one", "two", "three")
+        name: write_notebook(repo / f"{name}.ipynb", f"print('{name}' * 2)") for name in names_
     }
     committed = {name: source.read_bytes() for name, source in sources.items()}
     executed = repo / "executed"
@@ -225,40 +169,35 @@ def test_a_full_disk_fails_one_notebook_of_a_batch_and_the_others_still_run(
     (executed / "two.ipynb").write_text(GOOD)
     full_disk(
         lambda path, text: (
-            (path.parent == repo and path.name.startswith(".one."))  # write-back
-            or (path.name == ".two.partial.ipynb" and "twotwo" in text)  # executed copy
+            (".one." in path.name and '"dl101"' in text)  # one's copy, stamped
+            or (path.name == ".two.partial.ipynb" and "twotwo" in text)  # two's copy, run
         )
     )
 
-    assert run_notebooks.main(["--in-place", "one", "two", "three"]) == 1
+    assert run_notebooks.main(["--in-place", *names_]) == 1
 
     summary = capsys.readouterr().out.split("\nSummary\n")[1].splitlines()
+    failed = executed / "one.FAILED.ipynb"
     assert summary[0].startswith("  FAILED one ") and summary[0].endswith(
-        f"ran without error, but could not be written back: {full_message(repo)}; "
-        f"{repo / 'one.ipynb'} is unchanged, and the executed copy is {executed / 'one.ipynb'}. "
+        f"ran without error, but its executed copy could not be stamped: {full_message(executed)}; "
+        f"it is kept, unstamped, as {failed}, and {executed / 'one.ipynb'} is unchanged. "
         "Free some space and run it again."
     )
     assert summary[1].startswith("  FAILED two ") and summary[1].endswith(
         f"its executed copy could not be written: {full_message(executed)}; the last copy, "
         f"{executed / 'two.ipynb'}, is unchanged. Free some space and run it again."
     )
-    assert summary[2].startswith("  ok     three ") and summary[2].endswith(
-        "written back with its outputs: three.ipynb"
-    )
-    assert names(repo) == ["executed", "one.ipynb", "three.ipynb", "two.ipynb"]
-    unchanged = [name for name, source in sources.items() if source.read_bytes() == committed[name]]
-    assert unchanged == ["one", "two"]
-    assert printed(sources["three"]) == "threethree\n"
-    assert names(executed) == ["one.ipynb", "three.ipynb", "two.ipynb"]
-    assert printed(executed / "one.ipynb") == "oneone\n"
-    assert nbformat.read(executed / "one.ipynb", as_version=4).metadata["dl101"]["profile"] == (
-        "smoke"
-    )
+    assert summary[2].startswith("  ok     three ")
+    assert names(executed) == ["one.FAILED.ipynb", "three.ipynb", "two.ipynb"]
     assert (executed / "two.ipynb").read_text() == GOOD
+    assert printed(failed) == "oneone\n", "the whole run, not a part"
+    assert "dl101" not in nbformat.read(failed, as_version=4).metadata
+    unchanged = [name for name, source in sources.items() if source.read_bytes() == committed[name]]
+    assert unchanged == ["one", "two"] and printed(sources["three"]) == "threethree\n"
 
 
-def test_writing_back_keeps_a_link_and_its_files_permissions_and_never_a_read_only_file(
-    tmp_path: Path,
+def test_writing_back_keeps_a_link_and_its_permissions_never_a_read_only_file_nor_a_part(
+    tmp_path: Path, full_disk: Callable
 ) -> None:
     notebook = write_notebook(tmp_path / "notebooks" / "mine.ipynb", "print('before')")
     link = tmp_path / "mine.ipynb"
@@ -277,11 +216,17 @@ def test_writing_back_keeps_a_link_and_its_files_permissions_and_never_a_read_on
     assert link.is_symlink() and "print('ran')" in notebook.read_text()
     assert oct(notebook.stat().st_mode & 0o777) == "0o600"
 
+    written_back = notebook.read_bytes()
+    full_disk(lambda path, text: True)
+    failed = run_notebooks.write_back(outcome, link)
+    assert "could not be written back: no space left on device" in failed.detail
+    assert notebook.read_bytes() == written_back and names(notebook.parent) == ["mine.ipynb"]
+
 
 def test_an_edit_saved_while_the_notebook_ran_is_not_written_over(
     repo: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """The notebook saves an edit to its own file while it runs, as a learner's Jupyter would."""
+    # The notebook saves an edit to its own file while it runs, as a learner's Jupyter would.
     source = repo / "start_here.ipynb"
     write_notebook(source, f"open({str(source)!r}, 'a').write('\\n')")
     edited = source.read_bytes() + b"\n"
@@ -297,14 +242,13 @@ def test_an_edit_saved_while_the_notebook_ran_is_not_written_over(
 def test_a_relative_log_folder_is_the_same_folder_for_the_runner_and_the_kernels(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    """Kernels start in the repository; the runner was started in another folder."""
+    # Kernels start in the repository; the runner was started in another folder.
     started_in = tmp_path / "started_in"
     started_in.mkdir()
     monkeypatch.chdir(started_in)
     monkeypatch.setenv("DL101_LOG_DIR", "my-logs")
-    source = write_notebook(
-        repo / "start_here.ipynb", "import os; print(os.path.abspath(os.environ['DL101_LOG_DIR']))"
-    )
+    printing = "import os; print(os.path.abspath(os.environ['DL101_LOG_DIR']))"
+    source = write_notebook(repo / "start_here.ipynb", printing)
 
     assert run_notebooks.main([str(source)]) == 0
 

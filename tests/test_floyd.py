@@ -11,74 +11,39 @@ import pytest
 import yaml
 from helpers import write_cifar10
 
-FLOYD_YML = REPO_ROOT / "floyd.yml"
-# The keys floyd-cli 0.11.17 documents and reads, and the values it accepts.
+CONFIG = yaml.safe_load((REPO_ROOT / "floyd.yml").read_text())
+# The keys floyd-cli 0.11.17 documents and reads.
 TOP_LEVEL_KEYS = {"env", "machine", "input", "data", "description", "command", "task"}
 TASK_KEYS = {"env", "machine", "input", "data", "description", "command", "mode"}
-MACHINES = {"cpu", "gpu", "cpu2", "gpu2"}
-MODES = {"job", "jupyter", "serve"}
 
 
-@pytest.fixture(scope="module")
-def config() -> dict:
-    return yaml.safe_load(FLOYD_YML.read_text())
-
-
-def test_only_keys_floyd_cli_knows(config: dict) -> None:
-    assert set(config) <= TOP_LEVEL_KEYS
-    assert config["machine"] in MACHINES
-    for task in config["task"].values():
-        assert set(task) <= TASK_KEYS
-        assert task.get("machine", config["machine"]) in MACHINES
-        assert task.get("mode", "job") in MODES
-
-
-def test_the_articles_job(config: dict) -> None:
-    assert config["machine"] == "gpu"
-    assert config["env"].startswith("tensorflow-")
-    assert config["input"] == [{"source": "emilwallner/datasets/cifar-10/1", "destination": "data"}]
-    assert config["task"]["notebooks"] == {"mode": "jupyter", "machine": "gpu"}
-
-
-def test_run_all_task_runs_real_notebooks(config: dict) -> None:
-    command = config["task"]["run_all"]["command"].split()
-
-    assert command[:3] == ["python", "-m", "maintainers.run_notebooks"]
-    assert (REPO_ROOT / "maintainers" / "run_notebooks.py").is_file()
+def test_the_articles_job_in_keys_floyd_cli_reads() -> None:
+    assert set(CONFIG) <= TOP_LEVEL_KEYS
+    assert CONFIG["env"].startswith("tensorflow-")
+    assert CONFIG["input"] == [{"source": "emilwallner/datasets/cifar-10/1", "destination": "data"}]
+    for name, task in CONFIG["task"].items():
+        assert set(task) <= TASK_KEYS, name
+        assert task.get("machine", CONFIG["machine"]) == "gpu", name
+    assert CONFIG["task"]["notebooks"]["mode"] == "jupyter"
+    assert CONFIG["task"]["run_all"]["command"].startswith("python -m maintainers.run_notebooks ")
 
 
 def test_floydhub_installs_the_pinned_requirements() -> None:
     lines = (REPO_ROOT / "floyd_requirements.txt").read_text().splitlines()
-
     assert "-r requirements.txt" in lines
     assert "tensorflow[and-cuda]==2.20.0" in lines
     assert "tensorflow==2.20.0" in (REPO_ROOT / "requirements.txt").read_text().splitlines()
 
 
-def test_floyd_cli_reads_the_machine_of_each_task(config: dict) -> None:
-    run = pytest.importorskip("floyd.cli.run", reason="floyd-cli is not installed here")
-    yaml_text = FLOYD_YML.read_text()
-
-    for task in (None, "notebooks", "run_all"):
-        instance = run.resolve_final_instance_type(None, yaml_text, task, {"instance_type": "c1"})
-        assert instance == "g1", task
-
-
+@pytest.mark.parametrize("mount", ["floyd/input", "."])  # where newer and older jobs mount data
 def test_data_and_logs_resolve_to_the_floydhub_mounts(
-    config: dict, isolated: Path, monkeypatch: pytest.MonkeyPatch
+    mount: str, isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DL101_LOG_DIR")
-    destination = config["input"][0]["destination"]
-    mount = isolated / "floyd" / "input" / destination
-    write_cifar10(mount / data.CIFAR10_FOLDER)
+    folder = isolated / mount / CONFIG["input"][0]["destination"] / data.CIFAR10_FOLDER
+    write_cifar10(folder)
     (isolated / "output").mkdir()
 
-    assert data.find_cifar10() == mount / data.CIFAR10_FOLDER
+    assert data.find_cifar10() == folder
     assert runs.log_dir() == isolated / "output"
     assert runs.new_run("start_here/or").folder == isolated / "output" / "start_here" / "or"
-
-
-def test_older_jobs_mount_data_at_the_root(config: dict, isolated: Path) -> None:
-    write_cifar10(isolated / config["input"][0]["destination"] / data.CIFAR10_FOLDER)
-
-    assert data.find_cifar10() == isolated / "data" / data.CIFAR10_FOLDER

@@ -17,6 +17,14 @@ from nbclient import NotebookClient
 FORK = hosted.Repository("https://github.com/someone/my-fork", "dev")
 
 
+def pyproject(folder: Path, address: str, branch: str) -> Path:
+    path = folder / "pyproject.toml"
+    path.write_text(
+        f'[project.urls]\nRepository = "{address}"\n[tool.dl101]\nbranch = "{branch}"\n'
+    )
+    return path
+
+
 def test_every_notebook_carries_the_badges_and_first_cell_of_the_address_in_pyproject() -> None:
     assert hosted.repository().url == "https://github.com/deep-learning-101/deep-learning-101"
     assert hosted.main(["--check"]) == 0
@@ -26,12 +34,9 @@ def test_every_notebook_carries_the_badges_and_first_cell_of_the_address_in_pypr
 
 
 def test_a_fork_changes_one_place_and_every_badge_and_clone_follows(tmp_path: Path) -> None:
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text(
-        '[project.urls]\nRepository = "https://github.com/someone/my-fork/"\n'
-        '[tool.dl101]\nbranch = "dev"\n'
+    assert (
+        hosted.repository(pyproject(tmp_path, "https://github.com/someone/my-fork/", "dev")) == FORK
     )
-    assert hosted.repository(pyproject) == FORK
     notebook = nbformat.read(REPO_ROOT / "experiment_2_l2.ipynb", as_version=4)
 
     assert hosted.updated(notebook, "experiment_2_l2", FORK)
@@ -50,45 +55,32 @@ def test_a_fork_changes_one_place_and_every_badge_and_clone_follows(tmp_path: Pa
 
 
 def test_an_address_colab_cannot_open_is_refused_with_the_reason(tmp_path: Path) -> None:
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text(
-        '[project.urls]\nRepository = "https://gitlab.com/a/b"\n[tool.dl101]\nbranch = "main"\n'
-    )
     with pytest.raises(ValueError, match="must be a https://github.com/OWNER/NAME address"):
-        hosted.repository(pyproject)
+        hosted.repository(pyproject(tmp_path, "https://gitlab.com/a/b", "main"))
 
 
-def _run_first_cell(folder: Path) -> nbformat.NotebookNode:
-    """Run the first cell, then report what changed, in a kernel whose working folder is ``folder``."""
+@pytest.mark.notebook
+@pytest.mark.parametrize("on_kaggle", [False, True])
+def test_the_first_cell_does_nothing_away_from_a_host_or_on_one_already_set_up(
+    on_kaggle: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On Kaggle, in a folder where dl101 can be imported (as after the first run of the cell).
+    if on_kaggle:
+        monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+    folder = REPO_ROOT if on_kaggle else tmp_path
+    listing = sorted(path.name for path in folder.iterdir())
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell("import os, sys\nbefore = (os.getcwd(), list(sys.path))"),
         nbformat.v4.new_code_cell(hosted.first_cell_source()),
         nbformat.v4.new_code_cell(
-            "print((os.getcwd(), list(sys.path)) == before, sorted(os.listdir(before[0])))"
+            "print((os.getcwd(), list(sys.path)) == before, sorted(os.listdir()))"
         ),
     ]
     NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(folder)}}).execute()
-    return notebook
 
-
-@pytest.mark.notebook
-def test_away_from_a_host_the_first_cell_does_nothing(tmp_path: Path) -> None:
-    notebook = _run_first_cell(tmp_path)
     assert notebook.cells[1].outputs == []
-    assert notebook.cells[2].outputs[0]["text"] == "True []\n"  # same folder, path, no files
-
-
-@pytest.mark.notebook
-def test_on_a_host_already_set_up_the_first_cell_does_nothing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Kaggle, in a folder where dl101 can be imported (as after the first run of the cell).
-    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
-    listing = sorted(path.name for path in REPO_ROOT.iterdir())
-    notebook = _run_first_cell(REPO_ROOT)
-    assert notebook.cells[1].outputs == []
-    assert notebook.cells[2].outputs[0]["text"] == f"True {listing}\n"
+    assert notebook.cells[2].outputs[0]["text"] == f"True {listing}\n"  # same folder, path, files
 
 
 PINS = hosted_setup.pinned_versions(REPO_ROOT / "constraints.txt", REPO_ROOT / "requirements.txt")
@@ -103,28 +95,28 @@ def test_every_package_the_set_up_may_install_is_pinned() -> None:
     assert PINS["tensorflow"].startswith("2.20") and PINS["setuptools"] == "75.2.0"
 
 
-def test_a_host_with_a_supported_tensorflow_gets_only_what_it_lacks() -> None:
-    lacks = {"tflearn", "cv2"}
-    calls = hosted_setup.installations("2.19.0", lambda module: module not in lacks, PINS)
-    assert calls == [
-        ["--no-deps", f"tflearn=={PINS['tflearn']}"],  # never a second numpy through tflearn
-        [f"opencv-python-headless=={PINS['opencv-python-headless']}"],
-    ]
-    assert hosted_setup.installations("2.20.1", lambda module: True, PINS) == []
+NO_TFLEARN_NOR_CV2 = [
+    ["--no-deps", f"tflearn=={PINS['tflearn']}"],  # never a second numpy through tflearn
+    [f"opencv-python-headless=={PINS['opencv-python-headless']}"],
+]
+PINNED_TENSORFLOW = [[f"tensorflow=={PINS['tensorflow']}"]]
 
 
-@pytest.mark.parametrize("tensorflow", [None, "2.18.0", "2.21.0"])
-def test_a_host_without_a_supported_tensorflow_gets_the_pinned_one(tensorflow: str | None) -> None:
-    calls = hosted_setup.installations(tensorflow, lambda module: True, PINS)
-    assert calls == [[f"tensorflow=={PINS['tensorflow']}"]]
+@pytest.mark.parametrize(
+    ("tensorflow", "lacks", "calls"),
+    [("2.19.0", {"tflearn", "cv2"}, NO_TFLEARN_NOR_CV2), ("2.20.1", set(), []),
+     (None, set(), PINNED_TENSORFLOW), ("2.18.0", set(), PINNED_TENSORFLOW), ("2.21.0", set(), PINNED_TENSORFLOW)],
+)  # fmt: skip
+def test_a_host_gets_what_it_lacks_and_a_tensorflow_only_without_a_supported_one(
+    tensorflow: str | None, lacks: set[str], calls: list[list[str]]
+) -> None:
+    importable = lambda module: module not in lacks  # noqa: E731
+    assert hosted_setup.installations(tensorflow, importable, PINS) == calls
 
 
 def test_the_set_up_runs_with_the_standard_library_alone() -> None:
     # The first cell runs it before tflearn, and so dl101, can be imported.
     source = (REPO_ROOT / "dl101" / "hosted_setup.py").read_text()
-    imported = {
-        line.split()[1].split(".")[0]
-        for line in source.splitlines()
-        if line.startswith(("import ", "from "))
-    }
+    lines = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    imported = {line.split()[1].split(".")[0] for line in lines}
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}

@@ -1,13 +1,7 @@
-"""The hosted path end to end, on a replica of Colab's runtime built from its published versions.
-
-A fresh virtual environment gets Colab's Python and what Colab has preinstalled, and a stand-in
-``google.colab`` module, so the notebooks' first cell believes it is on Colab. The cell then runs
-for real: it clones this repository (``DL101_REPOSITORY`` points it at this checkout's ``main``),
-installs what the replica lacks from the package index, and the notebook goes on in the clone.
-``start_here`` and ``experiment_0_three_layer_sets`` (before its partner) run in the ``smoke``
-profile. Slow (several minutes, most of it installing TensorFlow); skipped where Colab's Python
-is not installed.
-"""
+"""The hosted path end to end, on a replica of Colab's runtime (its Python and preinstalled versions,
+and a stand-in ``google.colab``): the first cell clones this checkout, installs what the replica
+lacks from the package index, and the notebook goes on in the clone. Minutes; skipped without
+Colab's Python."""
 
 from __future__ import annotations
 
@@ -31,20 +25,9 @@ from nbclient import NotebookClient
 # libraries it ships that the notebooks use.
 COLAB_PYTHON = "3.13"
 COLAB_PACKAGES = [
-    "tensorflow==2.20.0",
-    "keras==3.13.2",
-    "numpy==2.1.3",
-    "ipython==7.34.0",
-    "setuptools==75.2.0",
-    "ipykernel==6.17.1",
-    "matplotlib",
-    "scipy",
-    "pillow",
-    "opencv-python",
-    "tqdm",
-    "six",
-    "nbformat",
-]
+    "tensorflow==2.20.0", "keras==3.13.2", "numpy==2.1.3", "ipython==7.34.0", "setuptools==75.2.0",
+    "ipykernel==6.17.1", "matplotlib", "scipy", "pillow", "opencv-python", "tqdm", "six", "nbformat",
+]  # fmt: skip
 
 
 def colab_python() -> str | None:
@@ -52,20 +35,12 @@ def colab_python() -> str | None:
     candidates = [shutil.which(f"python{COLAB_PYTHON}")]
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     candidates += sorted(glob.glob(f"{root}/versions/{COLAB_PYTHON}.*/bin/python{COLAB_PYTHON}"))
-    for candidate in candidates:
-        if (
-            candidate
-            and subprocess.run([candidate, "--version"], capture_output=True).returncode == 0
-        ):
-            return candidate
-    return None
-
-
-def pip(python: Path, *arguments: str) -> None:
-    result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *arguments], capture_output=True, text=True
+    runs = (
+        c
+        for c in candidates
+        if c and subprocess.run([c, "-V"], capture_output=True).returncode == 0
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    return next(runs, None)
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +52,14 @@ def colab(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("colab")
     subprocess.run([interpreter, "-m", "venv", str(root / "venv")], check=True)
     python = root / "venv" / "bin" / "python"
-    pip(python, *COLAB_PACKAGES)
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    (Path(site) / "google" / "colab").mkdir(parents=True)
-    (Path(site) / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab."""\n')
+    pip = [str(python), "-m", "pip", "install", "--quiet", *COLAB_PACKAGES]
+    installed = subprocess.run(pip, capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    stand_in = (
+        root / "venv" / "lib" / f"python{COLAB_PYTHON}" / "site-packages" / "google" / "colab"
+    )
+    stand_in.mkdir(parents=True)
+    (stand_in / "__init__.py").write_text('"""Stand-in for Colab."""\n')
     kernel = root / "jupyter" / "kernels" / "colab"
     kernel.mkdir(parents=True)
     argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -92,16 +68,10 @@ def colab(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_on_colab(
-    name: str,
-    colab: Path,
-    content: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    parameters: str = "",
+    name: str, colab: Path, content: Path, monkeypatch: pytest.MonkeyPatch, parameters: str = ""
 ) -> nbformat.NotebookNode:
-    """Run ``name`` as Colab opens it: a lone notebook in an empty folder, then Run All.
-
-    ``parameters`` is code run after the notebook's parameters cell, as papermill injects it.
-    """
+    """Run ``name`` as Colab opens it, a lone notebook in ``content``, with ``parameters`` run after
+    its parameters cell, as papermill injects them."""
     monkeypatch.setenv("JUPYTER_PATH", str(colab / "jupyter"))
     monkeypatch.setenv("DL101_REPOSITORY", f"file://{REPO_ROOT}")
     monkeypatch.setenv("DL101_PROFILE", "smoke")
@@ -110,14 +80,11 @@ def run_on_colab(
         monkeypatch.setenv("DL101_DATA_DIR", REAL_DATA_DIR)  # no internet here to download it
     notebook = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4)
     if parameters:
-        (index,) = [
-            i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", [])
-        ]
+        cells = enumerate(notebook.cells)
+        index = next(i for i, cell in cells if "parameters" in cell.metadata.get("tags", []))
         notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(parameters))
-    client = NotebookClient(
-        notebook, timeout=1800, kernel_name="colab", resources={"metadata": {"path": str(content)}}
-    )
-    client.execute()
+    resources = {"metadata": {"path": str(content)}}
+    NotebookClient(notebook, timeout=1800, kernel_name="colab", resources=resources).execute()
     return notebook
 
 
@@ -146,6 +113,5 @@ def test_on_colab_the_first_cell_sets_up_and_the_notebooks_run(
     said = "".join(output.get("text", "") for output in notebook.cells[1].outputs)
     assert "installed nothing; kept the host's TensorFlow 2.20.0" in said, said  # set up once
     assert "Run profile: smoke" in str(notebook.cells)
-    assert "| three sets more accurate (validation, three minus one) | not run yet |" in str(
-        notebook.cells
-    )
+    waiting = "| three sets more accurate (validation, three minus one) | not run yet |"
+    assert waiting in str(notebook.cells)

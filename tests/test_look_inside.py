@@ -16,34 +16,22 @@ from tflearn.layers.core import fully_connected, input_data
 from tflearn.layers.estimator import regression
 
 
-def notebook_functions(name: str, *functions: str) -> dict[str, object]:
-    """The functions a notebook defines in the cell that defines ``functions[0]``, run here."""
-    cells = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).cells
-    (source,) = [
-        c.source for c in cells if c.cell_type == "code" and f"def {functions[0]}(" in c.source
-    ]
-    namespace: dict[str, object] = {"np": np}
+def test_the_hand_convolution_is_scipys_correlation_and_max_pooling_keeps_the_largest() -> None:
+    """The functions experiment_0_few_layers defines, run here."""
+    cells = nbformat.read(REPO_ROOT / "experiment_0_few_layers.ipynb", as_version=4).cells
+    (source,) = [c.source for c in cells if c.cell_type == "code" and "def convolve(" in c.source]
+    namespace: dict = {"np": np}
     exec(source, namespace)
-    return {function: namespace[function] for function in functions}
-
-
-def test_the_hand_convolution_is_scipys_correlation() -> None:
-    convolve = notebook_functions("experiment_0_few_layers", "convolve")["convolve"]
     image = np.random.default_rng(0).random((7, 9))
     edge_detector = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
-    uneven = np.arange(9.0).reshape(3, 3)
 
-    for kernel in (edge_detector, uneven):
+    for kernel in (edge_detector, np.arange(9.0).reshape(3, 3)):
         np.testing.assert_allclose(
-            convolve(image, kernel), scipy.signal.correlate2d(image, kernel, mode="valid")
+            namespace["convolve"](image, kernel),
+            scipy.signal.correlate2d(image, kernel, mode="valid"),
         )
-
-
-def test_max_pooling_keeps_the_largest_of_each_two_by_two_block() -> None:
-    max_pool = notebook_functions("experiment_0_few_layers", "convolve", "max_pool")["max_pool"]
-    image = np.array([[1, 2, 0, 0], [3, 4, 0, 9], [5, 0, 1, 1], [0, 0, 1, 2]])
-
-    np.testing.assert_array_equal(max_pool(image), [[4, 9], [5, 2]])
+    blocks = np.array([[1, 2, 0, 0], [3, 4, 0, 9], [5, 0, 1, 1], [0, 0, 1, 2]])
+    np.testing.assert_array_equal(namespace["max_pool"](blocks), [[4, 9], [5, 2]])
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +40,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     rng = np.random.default_rng(0)
     images = rng.random((240, 12, 12, 3), dtype=np.float32)
     labels = np.eye(10, dtype=np.float32)[np.arange(240) % 10]
-    run = runs.new_run(
-        "inside",
-        root=tmp_path_factory.mktemp("logs"),
-        epochs=1,
-        batch_size=40,
-        training_examples=200,
-    )
+    logs = tmp_path_factory.mktemp("logs")
+    run = runs.new_run("inside", root=logs, epochs=1, batch_size=40, training_examples=200)
     new_graph(run.seed)
     net = input_data(shape=[None, 12, 12, 3])
     net = max_pool_2d(conv_2d(net, 6, 3, activation="relu"), 2)
@@ -74,11 +57,8 @@ def pictures(figure: object) -> list:
 
 
 def test_the_filter_grid_has_one_panel_per_first_layer_filter(trained: tuple) -> None:
-    model, _, _ = trained
+    panels = pictures(look_inside.first_layer_filters(trained[0]))
 
-    figure = look_inside.first_layer_filters(model)
-
-    panels = pictures(figure)
     assert len(panels) == 6
     assert panels[0].images[0].get_array().shape == (3, 3, 3)
 
@@ -95,7 +75,9 @@ def test_feature_maps_show_the_image_and_each_map_of_the_layer(
     assert panels[1].images[0].get_array().shape == (size, size)
 
 
-def test_the_confusion_matrix_counts_every_validation_image_in_its_true_row(trained: tuple) -> None:
+def test_the_confusion_matrix_counts_every_image_in_its_true_row_and_reads_it_in_words(
+    trained: tuple,
+) -> None:
     model, images, labels = trained
 
     figure = look_inside.confusion_matrix(model, images, labels, [f"class {i}" for i in range(10)])
@@ -103,13 +85,8 @@ def test_the_confusion_matrix_counts_every_validation_image_in_its_true_row(trai
     counts = pictures(figure)[0].images[0].get_array()
     assert counts.shape == (10, 10)
     assert counts.sum(axis=1).tolist() == labels.sum(axis=0).astype(int).tolist()
-
-
-def test_the_confusion_matrix_is_read_in_words_largest_mix_up_first() -> None:
-    counts = np.array([[50, 7, 3], [1, 40, 0], [9, 0, 30]])
     names = ["cat", "dog", "ship"]
-
-    assert look_inside.mix_ups(counts, names, top=2) == (
+    assert look_inside.mix_ups(np.array([[50, 7, 3], [1, 40, 0], [9, 0, 30]]), names, top=2) == (
         "Most often mixed up: ship answered as cat (9 of 39 ship images); "
         "cat answered as dog (7 of 60 cat images)."
     )
@@ -126,10 +103,8 @@ def test_mistakes_shows_only_wrong_answers_with_the_truth(trained: tuple) -> Non
     panels = pictures(figure)
     assert len(panels) == min(5, len(wrong))
     first = panels[0].get_title()
-    assert (
-        first.startswith(f"c{answers[wrong[0]]} ")
-        and f"(is c{np.argmax(labels[wrong[0]])})" in first
-    )
+    assert first.startswith(f"c{answers[wrong[0]]} ")
+    assert f"(is c{np.argmax(labels[wrong[0]])})" in first
 
 
 def test_predictions_come_in_batches_and_match_one_pass(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from dl101.paths import REPO_ROOT
 from maintainers import results_archive, results_section
@@ -13,12 +14,18 @@ from maintainers.run_notebooks import NOTEBOOKS
 import nbformat
 import pytest
 
-PARAMETERISED = [name for name in NOTEBOOKS if name != "start_here"]
-
-
-# What an output must never hold: a path on the machine that ran it, or a kernel's warning.
+# What an output must never hold: a path on the machine that ran it.
 ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(home|root|tmp|work|Users|usr|opt|var)/")
 MAX_NOTEBOOK_BYTES = 2_000_000
+# The papermill parameters: the profile, the seed, and experiment 3's large batch's learning rate.
+PARAMETERS = re.compile(
+    r"profile_name = None\s+#.*\nseed = 0\s+#.*(\nlarge_batch_learning_rate = 0\.001\s+#.*)?"
+)
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)|(?:src|href)=\"([^\"]+)\"")
+
+
+def cells(name: str) -> list:
+    return nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).cells
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -35,9 +42,7 @@ def test_committed_outputs_come_from_the_code_beside_them(name: str) -> None:
     assert outputs
     assert not [o for o in outputs if o.output_type == "error"]
     assert not [o for o in outputs if o.get("name") == "stderr"], "a kernel warning"
-    text = json.dumps(
-        [o for o in outputs if o.output_type != "display_data" or "image/png" not in o.data]
-    )
+    text = json.dumps([o for o in outputs if "image/png" not in o.get("data", {})])
     assert not ABSOLUTE_PATH.search(text), ABSOLUTE_PATH.search(text)
     assert str(REPO_ROOT) not in text
     assert path.stat().st_size < MAX_NOTEBOOK_BYTES
@@ -49,8 +54,6 @@ def test_readme_results_agree_with_the_notebooks() -> None:
 
 def test_published_full_results_are_what_their_summary_says() -> None:
     folder = REPO_ROOT / "results" / "full"
-    if not (folder / "summary.json").is_file():
-        pytest.skip("no full-profile results published yet")
     entries = json.loads((folder / "summary.json").read_text())
 
     assert (folder / "README.md").read_text() == results_archive.report(entries, "full")
@@ -64,74 +67,35 @@ def test_published_full_results_are_what_their_summary_says() -> None:
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_opens_with_a_title_and_ends_with_what_to_try_next(name: str) -> None:
-    cells = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).cells
+def test_notebook_has_the_shared_layout(name: str) -> None:
+    notebook_cells = cells(name)
+    code = "\n".join(cell.source for cell in notebook_cells if cell.cell_type == "code")
 
-    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
-    assert cells[-1].cell_type == "markdown" and cells[-1].source.startswith("## Try this next")
-
-
-@pytest.mark.parametrize("name", PARAMETERISED)
-def test_profile_can_be_set_as_a_papermill_parameter(name: str) -> None:
-    cells = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).cells
-
-    (parameters,) = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
-    # The seed study varies the seed, and experiment 3's large batch's learning rate.
-    assert re.fullmatch(
-        r"profile_name = None\s+#[^\n]*\nseed = 0\s+#[^\n]*"
-        r"(\nlarge_batch_learning_rate = 0\.001\s+#.*)?",
-        parameters.source.strip(),
-    )
-
-
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_no_notebook_rebuilds_a_run_folder_by_hand(name: str) -> None:
-    cells = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).cells
-    code = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
-
+    first, last = notebook_cells[0], notebook_cells[-1]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert last.cell_type == "markdown" and last.source.startswith("## Try this next")
     assert not re.search(r"log_dir\(\)\s*/", code), "take the run from new_run, not a path"
+    if name != "start_here":
+        (parameters,) = [c for c in notebook_cells if "parameters" in c.metadata.get("tags", [])]
+        assert PARAMETERS.fullmatch(parameters.source.strip())
 
 
-def test_the_docs_name_the_papermill_parameter_the_notebooks_read() -> None:
-    readme = (REPO_ROOT / "docs" / "profiles.md").read_text()
-
-    assert "-p profile_name smoke" in readme
-    assert not re.search(r"-p profile\b(?!_)", readme)
-
-
-RESULTS = REPO_ROOT / "results"
-MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)|(?:src|href)=\"([^\"]+)\"")
-
-
-def _heading_anchors(markdown: str) -> set[str]:
+def heading_anchors(markdown_file: Path) -> set[str]:
     """The anchors GitHub gives a Markdown file's headings."""
-    anchors = set()
-    for heading in re.findall(r"^#+ (.+)$", markdown, flags=re.MULTILINE):
-        anchors.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
-    return anchors
-
-
-def _markdown_documents() -> list[tuple[str, str]]:
-    """(where, text) of every Markdown text a reader follows links from."""
-    documents = [
-        (str(path.relative_to(REPO_ROOT)), path.read_text())
-        for path in [
-            REPO_ROOT / "README.md",
-            REPO_ROOT / "data" / "README.md",
-            *RESULTS.glob("*/README.md"),
-            *(REPO_ROOT / "docs").glob("*.md"),
-        ]
-    ]
-    for name in NOTEBOOKS:
-        cells = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4).cells
-        text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
-        documents.append((f"{name}.ipynb", text))
-    return documents
+    headings = re.findall(r"^#+ (.+)$", markdown_file.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
 def test_every_link_inside_the_repository_leads_somewhere() -> None:
+    markdown_files = [REPO_ROOT / "README.md", REPO_ROOT / "data" / "README.md"]
+    markdown_files += [*REPO_ROOT.glob("results/*/README.md"), *REPO_ROOT.glob("docs/*.md")]
+    documents = [(str(path.relative_to(REPO_ROOT)), path.read_text()) for path in markdown_files]
+    for name in NOTEBOOKS:
+        text = "\n".join(cell.source for cell in cells(name) if cell.cell_type == "markdown")
+        documents.append((f"{name}.ipynb", text))
+
     broken = []
-    for where, text in _markdown_documents():
+    for where, text in documents:
         for match in MARKDOWN_LINK.finditer(text):
             target = match.group(1) or match.group(2)
             if re.match(r"(https?|mailto):", target):
@@ -140,32 +104,25 @@ def test_every_link_inside_the_repository_leads_somewhere() -> None:
             path = (REPO_ROOT / where).parent / path_text if path_text else REPO_ROOT / where
             if not path.exists():
                 broken.append(f"{where}: {target} (no such file)")
-            elif (
-                anchor and path.suffix == ".md" and anchor not in _heading_anchors(path.read_text())
-            ):
+            elif anchor and path.suffix == ".md" and anchor not in heading_anchors(path):
                 broken.append(f"{where}: {target} (no such heading)")
     assert not broken
 
 
-def _table_rows(name: str) -> dict[str, str]:
+def table_rows(name: str) -> dict[str, str]:
     """The rows of the results table a committed notebook shows, by run name."""
-    notebook = nbformat.read(REPO_ROOT / f"{name}.ipynb", as_version=4)
     rows = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            text = output.get("data", {}).get("text/markdown", "")
-            if text.startswith("| run | final validation accuracy |"):
-                for line in text.splitlines()[2:]:
-                    if line.startswith("| "):
-                        rows[line.split("|")[1].strip()] = line
+    for output in (output for cell in cells(name) for output in cell.get("outputs", [])):
+        text = output.get("data", {}).get("text/markdown", "")
+        if text.startswith("| run | final validation accuracy |"):
+            for line in text.splitlines()[2:]:
+                if line.startswith("| "):
+                    rows[line.split("|")[1].strip()] = line
     return rows
 
 
 def test_a_notebook_shows_its_partners_run_as_the_partner_committed_it() -> None:
-    few, three = (
-        _table_rows("experiment_0_few_layers"),
-        _table_rows("experiment_0_three_layer_sets"),
-    )
+    few, three = table_rows("experiment_0_few_layers"), table_rows("experiment_0_three_layer_sets")
 
     # The three-set notebook ran second and compares with the one-set run committed beside it;
     # the one-set notebook shows the three-set run only if it is that same run.

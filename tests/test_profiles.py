@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dl101 import profiles
+import os
+
+from dl101 import notebook, profiles
 
 import pytest
 
@@ -10,22 +12,17 @@ import pytest
 @pytest.mark.parametrize(
     ("gpu", "environment", "parameter", "chosen"),
     [
-        (False, None, None, "cpu"),
-        (True, None, None, "full"),
+        (False, "", None, "cpu"),
+        (True, "", None, "full"),
         (False, "Smoke", None, "smoke"),
         (False, "smoke", "full", "full"),
     ],
 )
 def test_the_profile_is_the_parameter_else_the_environment_else_full_on_a_gpu_else_cpu(
-    monkeypatch: pytest.MonkeyPatch,
-    gpu: bool,
-    environment: str | None,
-    parameter: str | None,
-    chosen: str,
+    monkeypatch: pytest.MonkeyPatch, gpu: bool, environment: str, parameter: str, chosen: str
 ) -> None:
     monkeypatch.setattr(profiles, "gpu_available", lambda: gpu)
-    if environment:
-        monkeypatch.setenv("DL101_PROFILE", environment)
+    monkeypatch.setenv("DL101_PROFILE", environment)
 
     assert profiles.choose_profile(parameter).name == chosen
 
@@ -35,8 +32,12 @@ def test_unknown_profile_lists_the_choices() -> None:
         profiles.choose_profile("fast")
 
 
-def test_description_says_how_to_change_it() -> None:
-    text = profiles.announcement(profiles.PROFILES["cpu"])
+def test_a_notebook_says_its_profile_and_how_to_change_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("PATH", os.environ["PATH"])  # check_setup may put .venv/bin first
+    notebook.prepare_notebook("smoke", "mnist")
 
-    assert text.startswith("Run profile: cpu (")
-    assert "DL101_PROFILE" in text and "parameters cell" in text
+    profile, how_to_change = capsys.readouterr().out.splitlines()[-2:]
+    assert profile == f"Run profile: smoke ({profiles.PROFILES['smoke'].mnist_summary})."
+    assert "DL101_PROFILE" in how_to_change and "parameters cell" in how_to_change

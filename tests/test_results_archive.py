@@ -11,94 +11,56 @@ from maintainers import results_archive
 import pytest
 from helpers import train_small_classifier
 
+
+def numbers(final: float, best: float, training: float) -> dict[str, float]:
+    return {"final_validation_accuracy": final, "best_validation_accuracy": best,
+            "final_training_accuracy": training, "wall_time_seconds": 3600}  # fmt: skip
+
+
 EARLIER_ENTRY = {
-    "notebook": "experiment_2_l2",
-    "title": "Experiment 2: L2",
-    "status": "published",
-    "wall_time_seconds": 7200,
-    "date": "2026-11-01",
-    "machine": {"processor": "Some CPU", "cores": 2},
-    "versions": {"python": "3.11.4"},
-    "table": "| run | ... |",
-    "runs": {},
-    "numbers": {
-        "without_l2": {
-            "final_validation_accuracy": 0.70,
-            "best_validation_accuracy": 0.71,
-            "final_training_accuracy": 0.90,
-            "wall_time_seconds": 3600,
-        },
-        "with_l2": {
-            "final_validation_accuracy": 0.68,
-            "best_validation_accuracy": 0.70,
-            "final_training_accuracy": 0.75,
-            "wall_time_seconds": 3600,
-        },
-    },
-}
+    "notebook": "experiment_2_l2", "title": "Experiment 2: L2", "status": "published",
+    "wall_time_seconds": 7200, "date": "2026-11-01", "versions": {"python": "3.11.4"},
+    "machine": {"processor": "Some CPU", "cores": 2}, "table": "| run | ... |", "runs": {},
+    "numbers": {"without_l2": numbers(0.70, 0.71, 0.90), "with_l2": numbers(0.68, 0.70, 0.75)},
+}  # fmt: skip
 
 
 def publish(tmp_path: Path, log_root: Path) -> dict[str, dict]:
     out = tmp_path / "published"
-    assert (
-        results_archive.main(
-            [
-                "--profile",
-                "full",
-                "--log-dir",
-                str(log_root),
-                "--executed-dir",
-                str(tmp_path / "executed"),
-                "--out",
-                str(out),
-            ]
-        )  # fmt: skip
-        == 0
-    )
+    arguments = ["--log-dir", str(log_root), "--executed-dir", str(tmp_path / "executed")]
+    assert results_archive.main([*arguments, "--out", str(out)]) == 0
     return {entry["notebook"]: entry for entry in json.loads((out / "summary.json").read_text())}
 
 
-def test_missing_unfinished_and_other_profile_runs_are_named_not_published(tmp_path: Path) -> None:
+def test_missing_unfinished_other_profile_and_unstamped_runs_are_named_not_published(
+    tmp_path: Path,
+) -> None:
     log_root = tmp_path / "logs"
-    unfinished = runs.new_run(
-        "experiment_1_dropout/without_dropout", log_root, epochs=3, profile="full"
-    )
-    train_small_classifier(unfinished, 1)
-    other_profile = runs.new_run("experiment_0/few_layers", log_root, epochs=1, profile="cpu")
-    train_small_classifier(other_profile, 1)
+    for name, epochs, profile in [
+        ("experiment_1_dropout/without_dropout", 3, "full"), ("experiment_0/few_layers", 1, "cpu"),
+        ("experiment_2_l2/without_l2", 1, "full"), ("experiment_2_l2/with_l2", 1, "full"),
+    ]:  # fmt: skip
+        train_small_classifier(runs.new_run(name, log_root, epochs=epochs, profile=profile), 1)
 
-    entries = publish(tmp_path, log_root)
+    status = {name: entry["status"] for name, entry in publish(tmp_path, log_root).items()}
 
-    assert entries["experiment_1_dropout"]["status"] == (
-        "experiment_1_dropout/without_dropout has not finished (1 of 3 epochs)"
+    unfinished = "experiment_1_dropout/without_dropout has not finished (1 of 3 epochs)"
+    assert status["experiment_1_dropout"] == unfinished
+    assert (
+        status["experiment_0_few_layers"]
+        == "experiment_0/few_layers ran in the cpu profile, not full"
     )
-    assert entries["experiment_0_few_layers"]["status"] == (
-        "experiment_0/few_layers ran in the cpu profile, not full"
-    )
-    assert entries["experiment_0_three_layer_sets"]["status"] == (
-        "not run yet (no logs of three_layer_sets)"
-    )
-    assert entries["keras_mnist"]["status"] == "not run yet (no logs of keras_mnist)"
+    assert status["experiment_0_three_layer_sets"] == "not run yet (no logs of three_layer_sets)"
+    assert status["keras_mnist"] == "not run yet (no logs of keras_mnist)"
+    unstamped = "no executed copy of the full run stamped by run_notebooks"
+    assert status["experiment_2_l2"].startswith(unstamped)  # its runs finished
     assert not list((tmp_path / "published").glob("*.png"))
     # The notebooks link to a section of their own, which says what to run.
     report = (tmp_path / "published" / "README.md").read_text()
     assert (
-        "## experiment_1_dropout\n\nNot published: experiment_1_dropout/without_dropout has not finished "
-        "(1 of 3 epochs). To publish it, run `make full-results NOTEBOOKS=experiment_1_dropout`"
+        f"## experiment_1_dropout\n\nNot published: {unfinished}. "
+        "To publish it, run `make full-results NOTEBOOKS=experiment_1_dropout`"
     ) in report
-
-
-def test_a_finished_run_without_its_stamped_notebook_is_not_published(tmp_path: Path) -> None:
-    log_root = tmp_path / "logs"
-    for name in ("without_l2", "with_l2"):
-        run = runs.new_run(f"experiment_2_l2/{name}", log_root, epochs=1, profile="full")
-        train_small_classifier(run, 1)
-
-    entries = publish(tmp_path, log_root)
-
-    assert entries["experiment_2_l2"]["status"].startswith(
-        "no executed copy of the full run stamped by run_notebooks"
-    )
 
 
 def test_what_was_published_before_is_kept_when_its_logs_are_not_here(tmp_path: Path) -> None:

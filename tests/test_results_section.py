@@ -20,18 +20,14 @@ TABLE = """
 """
 
 
-def _full_run(minutes: float, processor: str) -> dict:
-    return {"wall_time_seconds": minutes * 60, "machine": {"processor": processor, "cores": 8}}
-
-
 def test_the_notebook_table_keeps_its_prose_and_gains_each_notebooks_times() -> None:
-    table = results_section.notebook_table(TABLE, {"keras_mnist": _full_run(12.4, "Some CPU")})
+    full_run = {"wall_time_seconds": 12.4 * 60, "machine": {"processor": "Some CPU", "cores": 8}}
+    table = results_section.notebook_table(TABLE, {"keras_mnist": full_run})
     rows = table.splitlines()
 
     assert rows[0] == "| notebook | what you learn | open | committed run | `full` profile |"
-    assert rows[2].startswith(
-        "| [`start_here.ipynb`](start_here.ipynb) | one neuron | [![Open In Colab]("
-    )
+    start_here = "| [`start_here.ipynb`](start_here.ipynb) | one neuron | [![Open In Colab]("
+    assert rows[2].startswith(start_here)
     assert rows[2].endswith(" min (`cpu`) | the same: it does not depend on the profile |")
     assert rows[3].startswith("| `experiment_2_l2.ipynb` | L2, written by hand | ")
     assert rows[3].endswith(" | not measured yet |")
@@ -54,9 +50,8 @@ def test_a_results_entry_gives_each_part_its_own_verdict_from_the_studys_records
     text = results_section.section([verdict], {"experiment_1_dropout": {"status": "published"}})
 
     assert f"**[Dropout](experiment_1_dropout.ipynb)**: {claims.DROPOUT.in_brief}." in text
-    assert (
-        "- smaller gap (gap without minus gap with): **held in every seed** (5 of 5 seeds;" in text
-    )
+    held = "**held in every seed** (5 of 5 seeds;"
+    assert f"- smaller gap (gap without minus gap with): {held}" in text
     assert (
         "- validation accuracy no lower (with minus without; this tutorial's test): **no clear "
         "effect (the seeds disagree)** (4 of 5 seeds; +1.4 ± 1.5 (-1.0 to +3.0))"
@@ -68,9 +63,7 @@ def test_the_check_fails_when_the_readme_disagrees_with_its_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text(
-        results_section.README.read_text().replace("seeds of the [seed study]", "seeds")
-    )
+    readme.write_text(results_section.README.read_text().replace("seeds of the [seed study]", "s"))
     monkeypatch.setattr(results_section, "README", readme)
 
     assert results_section.main(["--check"]) == 1

@@ -1,9 +1,5 @@
-"""TensorBoard starts both ways a learner starts it, and serves its page.
-
-From a terminal, as the README says (``.venv/bin/tensorboard --logdir logs``), and inside a
-notebook with ``%tensorboard``, in a kernel whose ``PATH`` lacks ``.venv/bin`` (as when Jupyter is
-started as ``.venv/bin/jupyter lab`` without activating the environment).
-"""
+"""TensorBoard starts and serves its page both ways a learner starts it: from a terminal as the
+README says, and with ``%tensorboard`` in a kernel whose PATH lacks .venv/bin."""
 
 from __future__ import annotations
 
@@ -14,74 +10,53 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-BIN = Path(sys.executable).parent
+TENSORBOARD = Path(sys.executable).parent / "tensorboard"
 BARE_PATH = "/usr/bin:/bin"  # no virtual environment on it
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+    with socket.create_server(("127.0.0.1", 0)) as probe:
         return probe.getsockname()[1]
 
 
 def page(port: int, seconds: float = 90) -> str:
-    """TensorBoard's front page on ``port``, waiting for it to start."""
+    """TensorBoard's front page on ``port``, waiting for it to start; "" if it never does."""
     deadline = time.monotonic() + seconds
-    while True:
+    while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
                 return response.read().decode("utf-8", "replace")
         except OSError:
-            if time.monotonic() > deadline:
-                raise
             time.sleep(0.5)
-
-
-@pytest.fixture
-def stop_tensorboards() -> Iterator[None]:
-    """Stop every TensorBoard a test started (the magic leaves its server running)."""
-    from tensorboard import manager
-
-    before = {info.pid for info in manager.get_all()}
-    yield
-    for info in manager.get_all():
-        if info.pid not in before:
-            os.kill(info.pid, signal.SIGTERM)
+    return ""
 
 
 @pytest.mark.notebook
 def test_the_command_starts_tensorboard_without_an_activated_environment(tmp_path: Path) -> None:
     port = free_port()
+    command = [str(TENSORBOARD), "--logdir", str(tmp_path), "--port", str(port)]
     environment = {**os.environ, "PATH": BARE_PATH}
-    server = subprocess.Popen(
-        [str(BIN / "tensorboard"), "--logdir", str(tmp_path), "--port", str(port)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE)
     try:
-        try:
-            text = page(port)
-        except OSError:
-            server.kill()
-            pytest.fail(f"TensorBoard did not start:\n{server.communicate()[1].decode()[-2000:]}")
-        assert "<title>TensorBoard</title>" in text
+        text = page(port)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        stderr = server.communicate(timeout=30)[1].decode()
+    assert "<title>TensorBoard</title>" in text, f"TensorBoard did not start:\n{stderr[-2000:]}"
 
 
 @pytest.mark.notebook
 def test_the_magic_starts_tensorboard_in_a_kernel_started_without_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_tensorboards: None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tensorboard import manager
+
     monkeypatch.setenv("PATH", BARE_PATH)
     port = free_port()
     notebook = nbformat.v4.new_notebook()
@@ -96,7 +71,13 @@ def test_the_magic_starts_tensorboard_in_a_kernel_started_without_the_environmen
             'print("<title>TensorBoard</title>" in page.decode())'
         ),
     ]
-    NotebookClient(notebook, timeout=180, resources={"metadata": {"path": os.getcwd()}}).execute()
+    client = NotebookClient(notebook, timeout=180, resources={"metadata": {"path": os.getcwd()}})
+    try:
+        client.execute()
+    finally:  # the server the magic started may outlive its kernel
+        for info in manager.get_all():
+            if info.port == port:
+                os.kill(info.pid, signal.SIGTERM)
 
     shown = str(notebook.cells[2].outputs)
     assert f"const port = {port};" in shown, shown  # the magic showed TensorBoard's frame

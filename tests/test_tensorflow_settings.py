@@ -20,33 +20,31 @@ def _run(script: str, **environment: str) -> str:
     """What ``script`` prints to standard error, then to standard output, in a fresh process."""
     env = {k: v for k, v in os.environ.items() if k != ONEDNN_VARIABLE} | environment
     result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True
     )
     return result.stderr + result.stdout
 
 
-# What TensorFlow itself decided, in a fresh process that imports dl101 first, as notebooks do.
-PROBE = (
-    "import dl101; from maintainers.notebook_outputs import onednn_in_use; print(onednn_in_use())"
+@pytest.mark.parametrize(
+    ("users_choice", "expected"), [(None, "1" if ON_X86_64 else None), ("0", "0")]
 )
+def test_import_dl101_turns_onednn_on_unless_the_user_chose_and_leaves_tensorflow_unloaded(
+    users_choice: str | None, expected: str | None
+) -> None:
+    # 2.20 is quiet by itself: dl101 leaves loading it to the notebook (Jupyter's runner and the
+    # seed study import dl101 and never need TensorFlow).
+    script = (
+        "import os, sys, dl101\n"
+        "from dl101.tensorflow_settings import installed_tensorflow\n"
+        f"print(os.environ.get({ONEDNN_VARIABLE!r}), installed_tensorflow(), 'tensorflow' in sys.modules)"
+    )
+    given = {ONEDNN_VARIABLE: users_choice} if users_choice else {}
 
-
-@pytest.mark.skipif(not ON_X86_64, reason="oneDNN is set on x86-64 only")
-def test_tensorflow_uses_onednn_after_import_dl101_on_x86_64() -> None:
-    assert _run(PROBE).splitlines()[-1] == "True"
-
-
-def test_a_users_own_onednn_setting_is_kept() -> None:
-    assert _run(PROBE, **{ONEDNN_VARIABLE: "0"}).splitlines()[-1] == "False"
+    assert _run(script, **given) == f"{expected} (2, 20) False\n"
 
 
 @pytest.mark.skipif(not ON_X86_64, reason="TF_ENABLE_ONEDNN_OPTS is for x86-64")
-def test_a_new_process_runs_onednn_as_the_environment_it_is_given_says() -> None:
+def test_tensorflow_runs_onednn_as_the_environment_it_is_given_says() -> None:
     assert onednn_in_new_process({**os.environ, ONEDNN_VARIABLE: "1"})
     assert not onednn_in_new_process({**os.environ, ONEDNN_VARIABLE: "0"})
 
@@ -61,14 +59,3 @@ def test_closing_standard_error_silences_what_c_code_writes_there_and_only_for_a
         "os.write(2, b'after\\n')\n"
     )
     assert printed == "after\n"
-
-
-def test_with_a_quiet_tensorflow_importing_dl101_does_not_load_it() -> None:
-    # 2.20 is quiet by itself: dl101 leaves loading it to the notebook (Jupyter's runner and the
-    # seed study import dl101 and never need TensorFlow).
-    printed = _run(
-        "import sys, dl101\n"
-        "from dl101.tensorflow_settings import installed_tensorflow\n"
-        "print(installed_tensorflow(), 'tensorflow' in sys.modules)"
-    )
-    assert printed == "(2, 20) False\n"
