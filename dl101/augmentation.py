@@ -22,11 +22,9 @@ from tflearn.data_augmentation import ImageAugmentation
 
 
 def rotate_images(images: np.ndarray, angles_in_degrees: np.ndarray) -> np.ndarray:
-    """``images`` (N, height, width, channels) each turned counter-clockwise about its centre.
-
+    """``images`` (N, height, width, channels) each turned counter-clockwise about its centre like
     ``scipy.ndimage.rotate(image, angle, reshape=False, order=1)``, in OpenCV's C++ without holding
-    Python's lock (TensorFlow's image-transform kernel made training about 7% slower).
-    """
+    Python's lock (TensorFlow's image-transform kernel made training about 7% slower)."""
     height, width = images.shape[1:3]
     centre = ((width - 1) / 2, (height - 1) / 2)
     turned = np.empty_like(images)

@@ -1,50 +1,29 @@
-"""The claims the experiments test, each judged on the learner's run and over the seed study.
-
-Every number in a verdict comes from the runs' logs or the study's records, read by one rule
-(:mod:`dl101.verdicts`).
-"""
+"""The claims the experiments test, each judged on the learner's run and over the seed study."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from dl101 import verdicts
 from dl101.reports import ResultsTable
 from dl101.runs import Run
 from dl101.tensorboard_logs import metrics_of, read_scalars
-from dl101.verdicts import (
-    MNIST_RECORD_PREFIX,
-    Outcome,
-    Records,
-    RunNumbers,
-    full_run_numbers,
-    judge,
-    label_in,
-    load_numbers,
-    spread,
-)
+from dl101.verdicts import MNIST_RECORD_PREFIX, Outcome, Records, RunNumbers
 
 import numpy as np
 
-# A network that never learned guesses one class out of ten.
-CHANCE = 0.1
-# "Never left chance": its best validation accuracy stayed within 2 points of guessing.
-NEVER_LEFT_CHANCE_POINTS = 2
-NEVER_LEFT_CHANCE = CHANCE + NEVER_LEFT_CHANCE_POINTS / 100
-# How the tutorial reads the article's "~15% more accurate": 10 to 20 percentage points.
-DEPTH_GAIN = (0.10, 0.20)
+CHANCE = 0.1  # a network that never learned guesses one class out of ten
+NEVER_LEFT_CHANCE_POINTS = 2  # "never left chance": best accuracy within 2 points of guessing
+DEPTH_GAIN = (0.10, 0.20)  # how the tutorial reads the article's "~15% more accurate"
 DEPTH_GAIN_TEXT = f"{100 * DEPTH_GAIN[0]:.0f} to {100 * DEPTH_GAIN[1]:.0f} points"
 
-Margin = Callable[[Mapping[str, RunNumbers]], float]
 
-
-def _gain(better: str, than: str) -> Margin:
-    """Final validation accuracy of the run in role ``better`` minus that of ``than``."""
+def _gain(better: str, than: str) -> Callable[[Mapping[str, RunNumbers]], float]:
     return lambda r: r[better].final_validation_accuracy - r[than].final_validation_accuracy
 
 
 def _gap_shrinks(r: Mapping[str, RunNumbers]) -> float:
-    """How much the regularised run narrows the gap between training and validation accuracy."""
     return r["without"].gap - r["with"].gap
 
 
@@ -53,7 +32,7 @@ class Part:
     """One testable part of a claim: a margin from the runs' numbers, and when it holds."""
 
     text: str
-    margin: Margin
+    margin: Callable[[Mapping[str, RunNumbers]], float]  # from each role's run
     holds: Callable[[float], bool] = lambda margin: margin > 0
     as_accuracy: bool = False  # shown as an accuracy, not in points
     decimals: int = 1  # of a point: MNIST's steps differ by hundredths, CIFAR-10's by tenths
@@ -77,7 +56,7 @@ class Claim:
     def labels(self) -> dict[str, str]:
         """Each role's run as the notebook names it; empty if the study alone trains them."""
         experiment = self.group or self.notebook
-        labels = {role: label_in(experiment, record) for role, record in self.roles.items()}
+        labels = {role: verdicts.label_in(experiment, run) for role, run in self.roles.items()}
         return labels if all(labels.values()) else {}
 
 
@@ -90,16 +69,14 @@ class PartResult:
 
     @property
     def outcome(self) -> Outcome | None:
-        return judge(self.seeds, self.part.holds) if self.seeds else None
+        return verdicts.judge(self.seeds, self.part.holds) if self.seeds else None
 
     def in_one_run(self, margin: float | None) -> str:
         """A margin of one run, and whether the part held there: ``+2.3 points (held)``."""
         if margin is None:
             return "not run yet"
-        if self.part.as_accuracy:
-            shown = f"{margin:.1%}"
-        else:
-            shown = f"{100 * margin:+.{self.part.decimals}f} points"
+        points = f"{100 * margin:+.{self.part.decimals}f} points"
+        shown = f"{margin:.1%}" if self.part.as_accuracy else points
         return f"{shown} ({'held' if self.part.holds(margin) else 'did not hold'})"
 
     @property
@@ -112,7 +89,7 @@ class PartResult:
 
     @property
     def spread(self) -> str:
-        return spread(self.seeds, self.part.decimals, percent=self.part.as_accuracy)
+        return verdicts.spread(self.seeds, self.part.decimals, percent=self.part.as_accuracy)
 
     def over_seeds(self, without_seeds: str) -> str:
         """Table cells: the margins' spread, in how many seeds the part held, and its verdict."""
@@ -123,15 +100,10 @@ class PartResult:
 
 def study_margins(claim: Claim, records: Records | None = None) -> dict[str, list[float]]:
     """Each part's margin in every seed for which the study recorded all of the claim's runs."""
-    records = load_numbers() if records is None else records
-    names = list(claim.roles.values())
-    seeds = sorted(set.intersection(*(set(records.get(name, {})) for name in names)))
-    margins: dict[str, list[float]] = {part.text: [] for part in claim.parts}
-    for seed in seeds:
-        numbers = {role: records[name][seed] for role, name in claim.roles.items()}
-        for part in claim.parts:
-            margins[part.text].append(part.margin(numbers))
-    return margins
+    records = verdicts.load_numbers() if records is None else records
+    seeds = sorted(set.intersection(*(set(records.get(name, {})) for name in claim.roles.values())))
+    numbers = [{role: records[name][seed] for role, name in claim.roles.items()} for seed in seeds]
+    return {part.text: [part.margin(each_seed) for each_seed in numbers] for part in claim.parts}
 
 
 def judge_claim(
@@ -161,20 +133,19 @@ def _by_role(claim: Claim, runs: Mapping[str, RunNumbers]) -> dict[str, RunNumbe
     return {role: runs[label] for role, label in labels.items()}
 
 
-def _table(
-    first_column: str, held: str, parts: Sequence[PartResult], this_run: Sequence[str], full: bool
-) -> list[str]:
-    """A verdict table's lines: each part, what this run measured, and the study's seeds."""
+def _table(first_column: str, held: str, parts: Sequence[PartResult], trained: bool) -> list[str]:
+    """A verdict table's lines: each part in this run (and the `full` run), and over the seeds."""
     seeds = max(len(part.seeds) for part in parts)
+    full = any(part.full is not None for part in parts)
     lines = [
         f"| {first_column} | this run{' | `full` run, 1 seed' * full} | over the study's {seeds} "
         f"seeds: mean ± sd (range) | {held} | verdict over the seeds |",
         "|---|---|---|---|---|" + "---|" * full,
     ]
-    for part, measured in zip(parts, this_run, strict=True):
-        lines.append(
-            f"| {part.part.text} | {measured} | {part.over_seeds('no seeds recorded yet')} |"
-        )
+    for part in parts:
+        cells = part.in_one_run(part.this_run) if trained else "not trained here"
+        cells += f" | {part.in_one_run(part.full)}" * full
+        lines.append(f"| {part.part.text} | {cells} | {part.over_seeds('no seeds recorded yet')} |")
     return lines
 
 
@@ -184,7 +155,6 @@ def _no_seeds(parts: Sequence[PartResult], what: str) -> list[str]:
     return ["", f"The seed study has no record of these {what} yet (`make seeds`)."]
 
 
-# Under a verdict that shows the `full` run: what that one run is, and what it is not.
 FULL_CAVEAT = (
     "The `full` run is the article's scale (50 epochs on all 50,000 images), trained once, with "
     "seed 0: one sample, like this run. Its training accuracy is tflearn's running average, as "
@@ -201,22 +171,16 @@ class Verdict:
     parts: tuple[PartResult, ...]
     note: str = ""  # which of this run's runs are partial, and so not judged
 
-    def __repr__(self) -> str:
-        return self._repr_markdown_()
-
     def _repr_markdown_(self) -> str:
-        with_full = any(part.full is not None for part in self.parts)
-        this_run = []
-        for part in self.parts:
-            cells = part.in_one_run(part.this_run) if self.claim.labels else "not trained here"
-            this_run.append(cells + f" | {part.in_one_run(part.full)}" * with_full)
         lines = [f"**{self.claim.title}.** {self.claim.text}", ""]
-        lines += _table("part of the claim", "held in", self.parts, this_run, with_full)
-        if with_full:
+        lines += _table("part of the claim", "held in", self.parts, bool(self.claim.labels))
+        if any(part.full is not None for part in self.parts):
             lines += ["", FULL_CAVEAT.format(notebook=self.claim.notebook)]
         if self.note:
             lines += ["", self.note]
         return "\n".join(lines + _no_seeds(self.parts, "runs"))
+
+    __repr__ = _repr_markdown_
 
 
 def verdict(
@@ -227,13 +191,12 @@ def verdict(
 ) -> Verdict:
     """``claim`` judged on a notebook's results ``table``, over the study and in its ``full`` run."""
     this_run = {} if table is None else {row.name: row for row in table.rows}
-    labels = claim.labels.values()
     note = " ".join(
         f"**{name}** is partial ({row.shortfall}): this run is judged when it has finished."
         for name, row in this_run.items()
-        if name in labels and row.partial
+        if name in claim.labels.values() and row.partial
     )
-    full = full_run_numbers(claim.notebook) if full is None else full
+    full = verdicts.full_run_numbers(claim.notebook) if full is None else full
     parts = judge_claim(claim, _by_role(claim, this_run), records, _by_role(claim, full))
     return Verdict(claim, parts, note)
 
@@ -307,8 +270,7 @@ BATCH_SIZE = Claim(
     in_brief="batches of 50 ahead of 2,000 after the same epochs (this tutorial)",
 )
 
-# Experiment 3's learning rate, and what the two rival rules make of it for batch 2,000, 40 times
-# batch 50: divided by sqrt(40) (the slides), or multiplied by it (today's practice for Adam).
+# Experiment 3's learning rate, and what the two rival rules below make of it for batch 2,000.
 BATCH_SIZE_LEARNING_RATE = 0.001
 SCALED_LEARNING_RATES = {
     "down": round(BATCH_SIZE_LEARNING_RATE / 40**0.5, 6),
@@ -324,17 +286,13 @@ LEARNING_RATE_SCALING = Claim(
     f"takes a larger rate, {BATCH_SIZE_LEARNING_RATE} times sqrt(40). Each rule is its own row: "
     "no joint verdict.",
     roles={"unchanged": "batch_2000", "down": "batch_2000_lr_down", "up": "batch_2000_lr_up"},
-    parts=(
+    parts=tuple(
         Part(
-            f"the slides: rate {SCALED_LEARNING_RATES['down']:.3g} helps batch 2,000 (minus "
-            f"rate {BATCH_SIZE_LEARNING_RATE})",
-            _gain("down", "unchanged"),
-        ),
-        Part(
-            f"today's practice: rate {SCALED_LEARNING_RATES['up']:.3g} helps batch 2,000 (minus "
-            f"rate {BATCH_SIZE_LEARNING_RATE})",
-            _gain("up", "unchanged"),
-        ),
+            f"{rule}: rate {SCALED_LEARNING_RATES[way]:.3g} helps batch 2,000 (minus rate "
+            f"{BATCH_SIZE_LEARNING_RATE})",
+            _gain(way, "unchanged"),
+        )
+        for rule, way in (("the slides", "down"), ("today's practice", "up"))
     ),
 )
 
@@ -353,7 +311,7 @@ LEARNING_RATE = Claim(
         Part(
             "0.01 never leaves chance (its best accuracy; this tutorial's reading)",
             lambda r: r["fast"].best_validation_accuracy,
-            holds=lambda best: best <= NEVER_LEFT_CHANCE,
+            holds=lambda best: best <= CHANCE + NEVER_LEFT_CHANCE_POINTS / 100,
             as_accuracy=True,
             reads={
                 Outcome.NO_CLEAR_EFFECT: "depends on the seed",
@@ -393,9 +351,9 @@ def learning_rate_recipe(runs: Sequence[Run]) -> str:
 
 # keras_mnist's steps, in test accuracy: (model, the model it changes, what it changes).
 MNIST_STEPS = (
-    ("hidden_layers", "softmax", "three hidden layers (256, 128, 64)"),
-    ("augmentation", "hidden_layers", "augmentation (shifted, turned digits)"),
-    ("convnet", "hidden_layers", "a convnet, with Adam at 0.001 and batches of 128"),
+    ("hidden_layers", "softmax", "three hidden layers"),
+    ("augmentation", "hidden_layers", "shifted and turned training digits"),
+    ("convnet", "hidden_layers", "a small convnet"),
 )
 # Its exercises, which the seed study measured with an earlier, three-epoch notebook.
 MNIST_EXERCISE_STEPS = (
@@ -427,23 +385,16 @@ class StepsTable:
 
     rows: tuple[PartResult, ...]
 
-    def __repr__(self) -> str:
-        return self._repr_markdown_()
-
     def _repr_markdown_(self) -> str:
-        measured = [row.in_one_run(row.this_run) for row in self.rows]
         head = "step (test accuracy, minus the model it changes)"
-        lines = _table(head, "helped in", self.rows, measured, full=False)
+        lines = _table(head, "helped in", self.rows, trained=True)
         return "\n".join(lines + _no_seeds(self.rows, "models"))
+
+    __repr__ = _repr_markdown_
 
 
 def mnist_steps(table: ResultsTable, records: Records | None = None) -> StepsTable:
     """Did each of keras_mnist's changes raise test accuracy, in this run and over the seeds?"""
     this_run = {row.name: row for row in table.rows}
-    return StepsTable(
-        tuple(
-            row
-            for claim in MNIST_STEP_CLAIMS
-            for row in judge_claim(claim, _by_role(claim, this_run), records)
-        )
-    )
+    steps = [judge_claim(claim, _by_role(claim, this_run), records) for claim in MNIST_STEP_CLAIMS]
+    return StepsTable(tuple(part for parts in steps for part in parts))

@@ -1,9 +1,5 @@
 """Find, download and load CIFAR-10 and MNIST as numpy arrays; every failure is a ``DataError``.
-
-Not Keras' or tflearn's loaders: they refuse a copy rebuilt elsewhere. Not Keras' ``get_file``: it
-keeps a download that fails its checksum, saves into /tmp when the folder is read-only, and only
-warns about an archive's unsafe members.
-"""
+Not Keras' loaders or ``get_file``: they refuse rebuilt copies, keep corrupt downloads, use /tmp."""
 
 from __future__ import annotations
 
@@ -31,9 +27,6 @@ from dl101.profiles import Profile
 
 import numpy as np
 
-if sys.platform != "win32":
-    import fcntl
-
 DATA_DIR_VARIABLE = "DL101_DATA_DIR"
 REPO_DATA_DIR = paths.REPO_ROOT / "data"
 CIFAR10_FOLDER = "cifar-10-batches-py"
@@ -41,8 +34,7 @@ CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_BATCH = "test_batch"
 CIFAR10_FILES = (*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH)
 CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )  # fmt: skip
 MNIST_FILE = "mnist.npz"
 _Folder = str | os.PathLike[str] | None
@@ -161,6 +153,8 @@ def _download_lock(folder: Path) -> Iterator[None]:
     if sys.platform == "win32":  # no flock: two notebooks started at once may both download
         yield
         return
+    import fcntl
+
     descriptor = os.open(folder, os.O_RDONLY)  # a lock on the folder leaves no lock file
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
@@ -170,8 +164,7 @@ def _download_lock(folder: Path) -> Iterator[None]:
 
 
 def _download(source: Download, destination: Path) -> None:
-    """Download, check and unpack ``source`` in a folder of its own, always removed, then move
-    the result to ``destination``: a failed or killed download leaves nothing under a real name."""
+    """Download, check and unpack ``source`` in a staging folder: a failure leaves no real name."""
     from tqdm.auto import tqdm
 
     with tempfile.TemporaryDirectory(
@@ -222,13 +215,9 @@ class _BatchUnpickler(pickle.Unpickler):
     """Unpickles only what a CIFAR-10 batch holds: a crafted one could name any function to call."""
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        # Python 3 writes bytes into a protocol-2 pickle as _codecs.encode(text, "latin1").
-        ("_codecs", "encode"),
-    }
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),  # Python 3's pickled bytes
+    }  # fmt: skip
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:  # refused before it is even looked up
@@ -239,8 +228,6 @@ class _BatchUnpickler(pickle.Unpickler):
 
 
 def _corrupt(path: Path, problem: str) -> DataError:
-    # One fix whatever the damage: a deleted batch leaves its folder incomplete, so the next
-    # run downloads a fresh copy and keeps that folder aside.
     return DataError(
         f"{path} is {problem}. Delete it and run again to download a fresh copy, "
         f"or point {DATA_DIR_VARIABLE} at a good one."
@@ -263,45 +250,35 @@ def _reading(path: Path) -> Iterator[None]:
 def _check_examples(path: Path, images: np.ndarray, labels: np.ndarray, holder: str) -> None:
     """Refuse labels that do not go with the images: a label of -1 would train as class 9."""
     count, wrong = len(images), labels[(labels < 0) | (labels > 9)]
+    corrupt = f"corrupt: {holder}"
     if not count:
-        raise _corrupt(path, f"corrupt: {holder} has no images")
+        raise _corrupt(path, f"{corrupt} has no images")
     if count != len(labels):
-        raise _corrupt(path, f"corrupt: {holder} has {count:,} images but {len(labels):,} labels")
+        raise _corrupt(path, f"{corrupt} has {count:,} images but {len(labels):,} labels")
     if len(wrong):
-        raise _corrupt(
-            path, f"corrupt: {holder} has the label {wrong[0]}, but labels run from 0 to 9"
-        )
-
-
-def _read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Images as (N, 32, 32, 3) float32 in [0, 1] and labels as int64 from one pickled batch."""
-    with _reading(path), open(path, "rb") as file:
-        batch = _BatchUnpickler(file, encoding="latin1").load()
-        pixels = np.asarray(batch["data"], dtype=np.uint8)
-        labels = np.asarray(batch["labels"], dtype=np.int64)
-        # Each row holds 1024 red, then 1024 green, then 1024 blue values, row by row.
-        images = pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    _check_examples(path, images, labels, "it")
-    return images.astype(np.float32) / 255.0, labels
+        raise _corrupt(path, f"{corrupt} has the label {wrong[0]}, but labels run from 0 to 9")
 
 
 def load_cifar10(data_dir: _Folder = None) -> _Splits:
-    """CIFAR-10 as ``(X_train, y_train), (X_test, y_test)``, in the official split: float32
-    images (N, 32, 32, 3) in [0, 1] and labels 0-9 (names in ``CIFAR10_CLASSES``)."""
-    folder = find_cifar10(data_dir)
-    batches = [_read_cifar10_batch(folder / name) for name in CIFAR10_FILES]
-    images, labels = zip(*batches, strict=True)
+    """``(X_train, y_train), (X_test, y_test)``: float32 (N, 32, 32, 3) in [0, 1], labels 0-9."""
+    images, labels = [], []
+    for path in [find_cifar10(data_dir) / name for name in CIFAR10_FILES]:
+        with _reading(path), open(path, "rb") as file:
+            batch = _BatchUnpickler(file, encoding="latin1").load()
+            labels.append(np.asarray(batch["labels"], dtype=np.int64))
+            # Each row holds 1024 red, then 1024 green, then 1024 blue values, row by row.
+            pixels = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        _check_examples(path, pixels, labels[-1], "it")
+        images.append(pixels.transpose(0, 2, 3, 1).astype(np.float32) / 255.0)
     return (np.concatenate(images[:-1]), np.concatenate(labels[:-1])), (images[-1], labels[-1])
 
 
 def load_mnist(data_dir: _Folder = None) -> _Splits:
-    """MNIST as ``keras.datasets.mnist.load_data()`` gives it, from wherever the data is:
-    ``(x_train, y_train), (x_test, y_test)``, uint8 images (N, 28, 28) and labels 0-9."""
+    """MNIST as ``keras.datasets.mnist.load_data()`` gives it, from wherever the data is."""
     path = find_mnist(data_dir)
     with _reading(path), np.load(path) as npz:
-        arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test")}
-    for split in ("train", "test"):
-        images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        train, test = ((npz[f"x_{split}"], npz[f"y_{split}"]) for split in ("train", "test"))
+    for split, (images, labels) in (("train", train), ("test", test)):
         images_fit = images.dtype == np.uint8 and images.shape[1:] == (28, 28)
         if not images_fit or labels.dtype.kind not in "iu" or labels.ndim != 1:
             raise _corrupt(
@@ -311,17 +288,13 @@ def load_mnist(data_dir: _Folder = None) -> _Splits:
                 "images of shape (N, 28, 28) and integer labels of shape (N,)",
             )
         _check_examples(path, images, labels, f"its {split} set")
-    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+    return train, test
 
 
 def cifar10_experiment_data(profile: Profile, data_dir: _Folder = None, seed: int = 0) -> _Splits:
-    """CIFAR-10 as the experiment notebooks use it, cut to the profile's sizes and labels one-hot:
-    shuffled alike for every notebook, so runs compare; the test set validates, as in the article."""
+    """CIFAR-10 cut to the profile's sizes, one-hot, shuffled alike for all; test set validates."""
     (images, labels), (test_images, test_labels) = load_cifar10(data_dir)
     order = np.random.default_rng(seed).permutation(len(images))[: profile.train_size]
     one_hot = np.eye(len(CIFAR10_CLASSES), dtype=np.float32)
-    validation = slice(profile.validation_size)
-    return (
-        (images[order], one_hot[labels[order]]),
-        (test_images[validation], one_hot[test_labels[validation]]),
-    )
+    test = test_images[: profile.validation_size], one_hot[test_labels[: profile.validation_size]]
+    return (images[order], one_hot[labels[order]]), test

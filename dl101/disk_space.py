@@ -6,9 +6,7 @@ from pathlib import Path
 
 def free_space(folder: Path) -> str:
     """``"12.3 MB free"`` or ``"4.2 GB free"`` on the disk of ``folder`` or of its nearest parent."""
-    existing = Path(folder)
-    while not existing.is_dir() and existing != existing.parent:
-        existing = existing.parent
+    existing = next((path for path in [folder, *folder.parents] if path.is_dir()), folder)
     try:
         free = shutil.disk_usage(existing).free
     except OSError:

@@ -1,8 +1,5 @@
 """Keras' side of the measured training pass (no tflearn here: the Keras notebook must not load it).
-
-Keras' training accuracy averages the epoch's batches while the weights change, dropout and
-augmentation on: not comparable with validation's, measured on plain images after the epoch.
-"""
+Keras' own training accuracy averages batches as weights change, dropout on: unlike validation's."""
 
 from __future__ import annotations
 

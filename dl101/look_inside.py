@@ -1,8 +1,5 @@
-"""Pictures of what a trained network learned: its filters, what they see, what it gets wrong.
-
-Each takes tflearn's ``DNN`` or a Keras model. Nothing here imports tflearn: the Keras notebook
-must never load it.
-"""
+"""Pictures of what a trained network (tflearn's ``DNN`` or a Keras model) learned. Nothing here
+imports tflearn: the Keras notebook must never load it."""
 
 from __future__ import annotations
 
@@ -60,12 +57,10 @@ def first_layer_filters(model: Any, columns: int = 8) -> ShownFigure:
     else:
         weights = np.asarray(convolution.get_weights()[0])
     figure, axes = _grid(weights.shape[-1], columns, 0.9, "What the first layer's filters look for")
-    for index, panel in enumerate(axes):
-        # Each filter stretched to its own range, so weak and strong ones are equally visible.
-        # A colour filter in colour (the colour map is then unused), a grey one in grey.
-        panel.imshow(
-            np.squeeze(stretched(weights[..., index])), cmap="gray", interpolation="nearest"
-        )
+    # Each filter stretched to its own range, so weak and strong ones are equally visible.
+    # A colour filter in colour (the colour map is then unused), a grey one in grey.
+    for panel, weight in zip(axes, np.moveaxis(weights, -1, 0), strict=True):
+        panel.imshow(np.squeeze(stretched(weight)), cmap="gray", interpolation="nearest")
     return figure
 
 
@@ -86,12 +81,10 @@ def feature_maps(model: Any, image: np.ndarray, layer: int = 0, maps: int = 16) 
 
         probe = keras.Model(inputs=model.inputs, outputs=convolution.output)
         outputs = np.asarray(probe.predict(image[None], verbose=0))[0]
-    shown = min(maps, outputs.shape[-1])
-    height, width = outputs.shape[:2]
-    figure, axes = _grid(
-        shown + 1, 9, 1.1, f"Convolution {layer + 1}: {shown} of its {outputs.shape[-1]} maps, "
-        f"{height} x {width} pixels"
-    )  # fmt: skip
+    height, width, count = outputs.shape
+    shown = min(maps, count)
+    title = f"Convolution {layer + 1}: {shown} of its {count} maps, {height} x {width} pixels"
+    figure, axes = _grid(shown + 1, 9, 1.1, title)
     axes[0].imshow(np.clip(np.squeeze(image), 0, 1), cmap="gray")
     axes[0].set_title("the image", fontsize=8)
     for index, panel in enumerate(axes[1:]):
@@ -101,8 +94,7 @@ def feature_maps(model: Any, image: np.ndarray, layer: int = 0, maps: int = 16) 
 
 def mix_ups(counts: np.ndarray, class_names: Sequence[str], top: int = 3) -> str:
     """The matrix in words: the ``top`` most frequent mix-ups, each against its true class's size."""
-    wrong = counts.copy()
-    np.fill_diagonal(wrong, 0)
+    wrong = np.where(np.eye(len(counts), dtype=bool), 0, counts)  # the diagonal is right
     largest = np.argsort(wrong, axis=None)[::-1][:top]
     words = [
         f"{class_names[true]} answered as {class_names[answer]} ({wrong[true, answer]} of "
@@ -147,10 +139,7 @@ def mistakes(
     figure, axes = _grid(len(wrong), 8, 1.5, f"{len(wrong)} images it got wrong")
     for panel, index in zip(axes, wrong, strict=True):
         panel.imshow(np.clip(np.squeeze(images[index]), 0, 1), cmap="gray")
-        answer = answers[index]
-        panel.set_title(
-            f"{class_names[answer]} {probabilities[index, answer]:.0%}\n"
-            f"(is {class_names[classes[index]]})",
-            fontsize=7,
-        )
+        answer, truth = class_names[answers[index]], class_names[classes[index]]
+        confidence = probabilities[index, answers[index]]
+        panel.set_title(f"{answer} {confidence:.0%}\n(is {truth})", fontsize=7)
     return figure

@@ -21,16 +21,13 @@ def shown_path(path: Path) -> str:
 
 
 def check_setup() -> None:
-    """Check Python and print the versions of the libraries and where TensorBoard logs go."""
+    """Check Python, print versions and the log folder; .venv/bin first on PATH for %tensorboard."""
     if problem := python_check.problem(sys.version_info[:3]):
         raise RuntimeError(problem)
     framework = "tflearn" if "tflearn" in sys.modules else "Keras"
     print(f"TensorFlow {version('tensorflow')} | {framework} {version(framework)}")
     print(f"TensorBoard logs go to {shown_path(log_dir())}")
-    # Jupyter started as .venv/bin/jupyter, without activating the environment, gives its kernels
-    # a PATH without .venv/bin, where %tensorboard looks for the program: put the kernel's first.
-    folder = os.path.dirname(sys.executable)
-    path = os.environ.get("PATH", "")
+    folder, path = os.path.dirname(sys.executable), os.environ.get("PATH", "")
     if shutil.which("tensorboard", path=folder) and path.split(os.pathsep)[0] != folder:
         os.environ["PATH"] = os.pathsep.join([folder, path]) if path else folder
 
@@ -50,5 +47,4 @@ def prepare_notebook(profile_name: str | None = None, dataset: str = "cifar10") 
 
 def tensorboard_command(group: str | None = None) -> str:
     """The command that starts TensorBoard on the shared log folder (or one group of runs in it)."""
-    folder = log_dir() / group if group else log_dir()
-    return f"tensorboard --logdir {shlex.quote(shown_path(folder))}"
+    return f"tensorboard --logdir {shlex.quote(shown_path(log_dir() / (group or '')))}"

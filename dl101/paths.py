@@ -13,5 +13,4 @@ def floydhub_data_dirs() -> list[Path]:
 
 def floydhub_output_dir() -> Path | None:
     """FloydHub's /output, which it keeps after the job and shows in TensorBoard, if we are there."""
-    output = FLOYDHUB_ROOT / "output"
-    return output if output.is_dir() else None
+    return FLOYDHUB_ROOT / "output" if (FLOYDHUB_ROOT / "output").is_dir() else None

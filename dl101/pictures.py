@@ -1,7 +1,5 @@
-"""Pictures a notebook shows: sample images of a data set, and figures Jupyter draws by itself.
-
-Figures are made outside pyplot, so each is shown once, when a cell returns it, and never kept.
-"""
+"""Pictures a notebook shows, made outside pyplot: each is shown once, when a cell returns it, and
+never kept."""
 
 from __future__ import annotations
 
@@ -33,14 +31,11 @@ def stretched(values: np.ndarray) -> np.ndarray:
 
 
 def sample_images(
-    images: np.ndarray,
-    labels: np.ndarray,
-    class_names: Sequence[str],
-    per_class: int = 8,
-    title: str | None = None,
+    images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str | None = None
 ) -> ShownFigure:
-    """One row per class: its first ``per_class`` images (values in [0, 1] or 0-255), labelled."""
+    """One row per class: its first 8 images (values in [0, 1] or 0-255), labelled."""
     classes = class_numbers(labels)
+    per_class = 8
     size = (per_class * 0.9 + 1.2, len(class_names) * 0.9)
     figure = ShownFigure(figsize=size, layout="constrained")
     grid = figure.subplots(len(class_names), per_class, squeeze=False)
@@ -61,9 +56,8 @@ def sample_images(
     return figure
 
 
-def side_by_side(images: Mapping[str, np.ndarray], title: str | None = None) -> ShownFigure:
-    """A row of labelled pictures, each at its own size, stretched to its own darkest and brightest
-    (so an edge map with negative values shows as clearly as a photo)."""
+def side_by_side(images: Mapping[str, np.ndarray]) -> ShownFigure:
+    """Labelled pictures in a row, each at its own size, stretched to its own range (edges too)."""
     figure = ShownFigure(figsize=(3 * len(images), 3.4), layout="constrained")
     panels = figure.subplots(1, len(images), squeeze=False)[0]
     for axes, (label, image) in zip(panels, images.items(), strict=True):
@@ -71,6 +65,4 @@ def side_by_side(images: Mapping[str, np.ndarray], title: str | None = None) -> 
         height, width = np.shape(image)[:2]
         axes.set_title(f"{label}\n{height} x {width} pixels", fontsize=9)
         axes.set(xticks=[], yticks=[])
-    if title:
-        figure.suptitle(title)
     return figure

@@ -1,5 +1,4 @@
-"""Run profiles: how much a notebook trains, so it fits the machine (the article's 50 epochs take
-hours per notebook on a laptop CPU). Without a GPU it trains less, but validates on the full set."""
+"""Run profiles: how much a notebook trains, to fit the machine (50 epochs take hours on a CPU)."""
 
 from __future__ import annotations
 
@@ -26,24 +25,20 @@ class Profile:
 
 PROFILES = {
     "full": Profile(
-        "full", epochs=50, train_size=None, validation_size=None,
+        "full", epochs=50, train_size=None, validation_size=None, mnist_epochs=10,
         summary="the article's settings: 50 epochs on all 50,000 training images",
-        mnist_epochs=10, mnist_train_size=None,
-        mnist_summary="10 epochs per model on all 60,000 training images",
+        mnist_train_size=None, mnist_summary="10 epochs per model on all 60,000 training images",
     ),
     "cpu": Profile(
-        "cpu", epochs=15, train_size=10_000, validation_size=None,
+        "cpu", epochs=15, train_size=10_000, validation_size=None, mnist_epochs=3,
         summary="sized for a laptop CPU: 15 epochs on 10,000 of the 50,000 training images, "
-        "validated on all 10,000 test images",
-        mnist_epochs=3, mnist_train_size=None,
+        "validated on all 10,000 test images", mnist_train_size=None,
         mnist_summary="sized for a laptop CPU: 3 epochs per model on all 60,000 training images",
     ),
-    "smoke": Profile(
-        "smoke", epochs=1, train_size=4096, validation_size=512,
-        # Enough images for two steps of the largest batch (2,000), so every run logs a curve.
+    "smoke": Profile(  # 4,096: two steps of the largest batch (2,000), so every run logs a curve
+        "smoke", epochs=1, train_size=4096, validation_size=512, mnist_epochs=1,
         summary="a quick check that everything runs: 1 epoch on 4,096 images; "
-        "its numbers mean nothing",
-        mnist_epochs=1, mnist_train_size=10_000,
+        "its numbers mean nothing", mnist_train_size=10_000,
         mnist_summary="a quick check that everything runs: 1 epoch per model on 10,000 images",
     ),
 }  # fmt: skip
@@ -70,7 +65,6 @@ def requested_name(requested: str | None = None) -> str:
 
 
 def choose_profile(requested: str | None = None) -> Profile:
-    name = requested_name(requested)
-    if name == AUTO:
+    if (name := requested_name(requested)) == AUTO:
         name = "full" if gpu_available() else "cpu"
     return PROFILES[name]

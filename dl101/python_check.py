@@ -17,17 +17,14 @@ def problem(version: tuple[int, ...]) -> str | None:
         raise ValueError(f'{PYPROJECT} has no line requires-python = ">=A,<B".')
     oldest, too_new = found.groups()
     shown = ".".join(map(str, version[:3]))
-    supported = f"{oldest} up to (not including) {too_new}"
+    supported = f"this project supports {oldest} up to (not including) {too_new}"
     if version < tuple(map(int, oldest.split("."))):
         return (
-            f"Python {shown} is too old: this project supports {supported}. Install a newer "
+            f"Python {shown} is too old: {supported}. Install a newer "
             "Python (for make: make PYTHON=/path/to/python3), or choose another kernel."
         )
     if version >= tuple(map(int, too_new.split("."))):
-        return (
-            f"Python {shown} is too new for the pinned TensorFlow: this project supports "
-            f"{supported}, for example make PYTHON=python3.11."
-        )
+        return f"Python {shown} is too new for the pinned TensorFlow: {supported}."
     return None
 
 

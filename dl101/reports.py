@@ -15,7 +15,6 @@ from dl101.tensorboard_logs import (
     is_finished,
     metrics_of,
     read_scalars,
-    start_time,
     validated_epochs,
 )
 from dl101.verdicts import RunNumbers
@@ -30,8 +29,7 @@ def minutes(seconds: float) -> str:
 
 
 def summarize(run: Run) -> RunNumbers:
-    """``run``'s accuracies after every epoch and when each epoch ended, read from its logs; both
-    curves end at the last epoch logged in full. Of a running average, each epoch's last value."""
+    """``run``'s accuracies after every epoch logged in full and when each ended, from its logs."""
     curves = read_scalars(run)
     metrics = metrics_of(curves)
     tags = (metrics.train_accuracy, metrics.validation_accuracy)
@@ -49,7 +47,7 @@ def summarize(run: Run) -> RunNumbers:
     return RunNumbers(
         validation_accuracy=validation.values[:epochs],
         training_accuracy=training.values[np.clip(last_in_epoch, 0, None)],
-        seconds=validation.wall_times[:epochs] - start_time(curves),
+        seconds=validation.wall_times[:epochs] - curves.started,
         name=run.label,
         settings=run.settings,
         damage=curves.damage,
@@ -74,8 +72,7 @@ def _setting_text(key: str, value: object) -> str:
 
 @dataclass(frozen=True)
 class ResultsTable:
-    """Results of several runs, shown by Jupyter as a table: the settings every run shares are
-    written once under it, the ``settings`` column shows only what differs."""
+    """Results of several runs, shown as a table; the settings every run shares are written once."""
 
     rows: tuple[RunNumbers, ...]
 
@@ -108,12 +105,6 @@ class ResultsTable:
 
     _repr_markdown_ = __repr__ = to_markdown
 
-    def __getitem__(self, name: str) -> RunNumbers:
-        rows = {row.name: row for row in self.rows}
-        if name not in rows:
-            raise KeyError(f"No run named {name!r} in this table; it has {list(rows)}.")
-        return rows[name]
-
 
 def results_table(runs: Sequence[Run]) -> ResultsTable:
     """One row per run, in order: final and best validation accuracy, and more."""
@@ -143,8 +134,7 @@ def _why_not_compared(other: Run | None, this: Run) -> str:
 
 
 def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> list[Run]:
-    """``runs`` and the run ``partner`` from another notebook if it finished alike (profile,
-    seed): otherwise ``runs`` alone, after a line that says which notebook to run."""
+    """``runs`` and the run ``partner`` if it finished alike, or ``runs`` after saying why not."""
     other = open_run(partner)
     reason = _why_not_compared(other, runs[0])
     if other is not None and not reason:
@@ -159,9 +149,8 @@ def with_finished_partner(runs: Sequence[Run], partner: str, notebook: str) -> l
 def plot_runs(
     runs: Sequence[Run], x_axis: str = "epoch", title: str | None = None, log_loss: bool = False
 ) -> ShownFigure:
-    """Accuracy and loss of several runs side by side, training dashed and validation solid,
-    by ``"epoch"`` or ``"time"`` (fair to settings that make an epoch cheaper, like the batch size).
-    A quantity no run logged gets no panel; ``log_loss`` draws the loss on a log scale."""
+    """Accuracy and loss of runs by ``"epoch"`` or ``"time"`` (fair to settings that make an epoch
+    cheaper), training dashed, no panel for what no run logged; ``log_loss``: a log-scale loss."""
     if x_axis not in ("epoch", "time"):
         raise ValueError(f'x_axis must be "epoch" or "time", got {x_axis!r}.')
     x_labels = {"epoch": "epoch", "time": "seconds since the run started", "step": "training step"}
@@ -190,7 +179,7 @@ def plot_runs(
                     continue
                 curve = curves[tag]
                 if x_axis == "time":
-                    x = curve.wall_times - start_time(curves)
+                    x = curve.wall_times - curves.started
                 elif x_axis == "step":
                     x = curve.steps
                 elif metrics.steps_are_epochs:

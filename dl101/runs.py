@@ -1,5 +1,4 @@
-"""Training runs: a fresh folder per run in one shared log directory, with the settings it trained
-with, which the model reads back (``run.batch_size``). A re-run sets the earlier run aside."""
+"""Training runs: a folder per run in one log directory, with its settings; re-runs set it aside."""
 
 from __future__ import annotations
 
@@ -20,30 +19,23 @@ from dl101 import paths
 from dl101.disk_space import free_space
 from dl101.profiles import Profile
 
-if sys.platform != "win32":
-    import fcntl
-
 LOG_DIR_VARIABLE = "DL101_LOG_DIR"
 PREVIOUS_RUN_MARKER = ".previous-"
 SETTINGS_FILE = "run_settings.json"
 LOCKS_FOLDER = ".runs-in-use"  # hidden, so TensorBoard sees no extra files
 DEFAULT_SEED = 0  # a run's unless it says otherwise, so a re-run draws the same curves
-# A run's logs take up to a few megabytes: a log disk with less room than this counts as full.
-PROBE_BYTES = 1 << 20
+PROBE_BYTES = 1 << 20  # a run logs a few megabytes: a disk with less room than this is full
 SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "profile": (str,), "epochs": (int,), "training_examples": (int,), "seed": (int,),
     "batch_size": (int,), "learning_rate": (int, float),
 }  # fmt: skip
-# What an Experiment records for every run it makes; the rest are the run's own settings.
-EXPERIMENT_SETTINGS = ("profile", "epochs", "training_examples", "seed")
-# The lock files of the runs this process holds, kept open: closing one releases its lock.
-_held: dict[Path, IO[str]] = {}
+EXPERIMENT_SETTINGS = ("profile", "epochs", "training_examples", "seed")  # what Experiment records
+_held: dict[Path, IO[str]] = {}  # this process's run locks, kept open: closing one releases it
 
 
 def log_dir(root: str | os.PathLike[str] | None = None) -> Path:
     """``root`` if given, else ``$DL101_LOG_DIR``, else FloydHub's ``/output``, else ``logs/``."""
-    root = root or os.environ.get(LOG_DIR_VARIABLE)
-    if root:
+    if root := root or os.environ.get(LOG_DIR_VARIABLE):
         return Path(root).expanduser().resolve()
     return paths.floydhub_output_dir() or paths.REPO_ROOT / "logs"
 
@@ -62,16 +54,15 @@ def check_log_dir(folder: Path | None = None) -> Path:
 
 
 def _cannot_write(folder: Path, error: OSError) -> RuntimeError:
+    said = f"TensorBoard logs cannot be written to {folder}"
     if error.errno == errno.ENOSPC:
         return RuntimeError(
-            f"TensorBoard logs cannot be written to {folder}: its disk is full "
-            f"({free_space(folder)}). Free some space, or set {LOG_DIR_VARIABLE} to a folder "
-            "on another disk."
+            f"{said}: its disk is full ({free_space(folder)}). Free some space, or set "
+            f"{LOG_DIR_VARIABLE} to a folder on another disk."
         )
     return RuntimeError(
-        f"TensorBoard logs cannot be written to {folder} ({error.strerror or error}). "
-        f"Set {LOG_DIR_VARIABLE} to a folder you can write to, for example "
-        f"export {LOG_DIR_VARIABLE}=~/dl101-logs"
+        f"{said} ({error.strerror or error}). Set {LOG_DIR_VARIABLE} to a folder you can "
+        f"write to, for example export {LOG_DIR_VARIABLE}=~/dl101-logs"
     )
 
 
@@ -144,20 +135,17 @@ def _wrong_kind(settings: object) -> str | None:
 
 
 def _claim(base: Path, name: str) -> None:
-    """Hold the run ``name`` until this process ends; an error if it, or a run inside it, is held.
-
-    A second kernel must not set aside a folder the first still writes into. An ``flock`` goes
-    away with its process, even a crashed one. Windows has no ``flock``: no guard there.
-    """
-    if sys.platform == "win32":
+    """Hold the run ``name`` while this process lives (an flock ends even with a crashed one); an
+    error if it, or a run inside it, is held: a kernel must not set aside a folder another uses."""
+    if sys.platform == "win32":  # no flock: no guard
         return
+    import fcntl
+
     locks = base / LOCKS_FOLDER
     locks.mkdir(exist_ok=True)
     own = locks / f"{quote(name, safe='')}.lock"
     inside = [path for path in locks.glob("*.lock") if unquote(path.name).startswith(name + "/")]
-    for path in [*inside, own]:
-        if path in _held:
-            continue
+    for path in [lock for lock in [*inside, own] if lock not in _held]:
         handle = open(path, "a")  # noqa: SIM115  (this run's stays open: closing releases it)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -174,21 +162,20 @@ def _claim(base: Path, name: str) -> None:
             handle.close()
 
 
-def _set_aside_name(folder: Path) -> Path:
-    """A free name for an earlier run's folder, stamped with the time it was last written."""
+def _set_aside(folder: Path, name: str) -> None:
+    """Rename the earlier run ``name`` to a free name stamped with the time it was last written."""
     last_written = max(path.stat().st_mtime for path in folder.rglob("*"))
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(last_written))
-    candidate = folder.with_name(f"{folder.name}{PREVIOUS_RUN_MARKER}{stamp}")
-    counter = 2
-    while candidate.exists():
-        candidate = folder.with_name(f"{folder.name}{PREVIOUS_RUN_MARKER}{stamp}-{counter}")
-        counter += 1
-    return candidate
+    aside = f"{folder.name}{PREVIOUS_RUN_MARKER}{stamp}"
+    kept, counter = aside, 2
+    while folder.with_name(kept).exists():
+        kept, counter = f"{aside}-{counter}", counter + 1
+    folder.rename(folder.with_name(kept))
+    print(f"An earlier run named {name!r} was kept aside as {kept!r}; this run starts afresh.")
 
 
 def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: object) -> Run:
-    """A new run: an empty folder ``name`` (``/`` groups runs), its settings (but ``None`` ones)
-    saved beside it; an earlier run of that name is set aside, and a line says so."""
+    """A new run: an empty folder ``name`` (``/`` groups runs) and its settings, save ``None``."""
     name = _checked_name(name)
     given = {key: value for key, value in settings.items() if value is not None}
     text = json.dumps(given, indent=2, default=lambda numpy_number: numpy_number.item()) + "\n"
@@ -203,11 +190,7 @@ def new_run(name: str, root: str | os.PathLike[str] | None = None, **settings: o
     try:
         _claim(base, name)
         if folder.exists() and any(folder.iterdir()):
-            kept = _set_aside_name(folder)
-            folder.rename(kept)
-            print(
-                f"An earlier run named {name!r} was kept aside as {kept.name!r}; this run starts afresh."
-            )
+            _set_aside(folder, name)
         folder.mkdir(parents=True, exist_ok=True)
         if recorded:  # whole or not at all: a full disk must not leave half a file behind
             partial.write_text(text)

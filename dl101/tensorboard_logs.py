@@ -16,8 +16,7 @@ import numpy as np
 from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer
 from tensorboard.util import tensor_util
 
-# TensorBoard warns when tflearn writes the graph twice, and TensorFlow once that its record
-# reader is deprecated (for tf.data, which tflearn's graph mode cannot iterate): both harmless.
+# Harmless: TensorBoard warns that tflearn writes the graph twice, TensorFlow of its record reader.
 logging.getLogger("tensorboard").setLevel(logging.ERROR)
 logging.getLogger("tensorflow").addFilter(lambda log: "tf_record_iterator" not in log.getMessage())
 
@@ -31,14 +30,6 @@ class Curve:
     values: np.ndarray
 
 
-# Where either framework's measured training pass logs (a TensorBoard run of its own, in the run's
-# folder), on as many images as validation has; tflearn's pass logs these two tags there.
-TRAINING_PASS_FOLDER = "training_pass"
-TRAINING_PASS_IMAGES = 10_000
-TFLEARN_TRAINING_ACCURACY = "Accuracy/Training"
-TFLEARN_TRAINING_LOSS = "Loss/Training"
-
-
 @dataclass(frozen=True)
 class Metrics:
     """Which scalar tags a framework writes for accuracy and loss, and what its steps count."""
@@ -50,6 +41,10 @@ class Metrics:
     steps_are_epochs: bool
 
 
+TRAINING_PASS_FOLDER = "training_pass"  # where either framework's measured training pass logs
+TRAINING_PASS_IMAGES = 10_000  # as many as validation has
+TFLEARN_TRAINING_ACCURACY = "Accuracy/Training"  # the tags tflearn's pass logs there
+TFLEARN_TRAINING_LOSS = "Loss/Training"
 # tflearn validates once per epoch, and dl101.tflearn_training.TrainingPass measures training alike.
 TFLEARN = Metrics(f"{TRAINING_PASS_FOLDER}/{TFLEARN_TRAINING_ACCURACY}", "Accuracy/Validation",
                   f"{TRAINING_PASS_FOLDER}/{TFLEARN_TRAINING_LOSS}", "Loss/Validation",
@@ -61,7 +56,6 @@ KERAS_ACCURACY, KERAS_LOSS = "epoch_accuracy", "epoch_loss"  # Keras' tags, in e
 KERAS = Metrics(f"{TRAINING_PASS_FOLDER}/{KERAS_ACCURACY}", f"validation/{KERAS_ACCURACY}",
                 f"{TRAINING_PASS_FOLDER}/{KERAS_LOSS}", f"validation/{KERAS_LOSS}",
                 steps_are_epochs=True)  # fmt: skip
-
 WHAT_TO_DO = (
     "Train the run again for its full curves: a new run of the same name keeps this folder aside, "
     "damaged file and all, as '<name>.previous-<time>'."
@@ -84,8 +78,8 @@ class Curves(dict[str, Curve]):
 
 
 def damage_in(event_file: Path) -> str | None:
-    """What is wrong with ``event_file``, if anything, found by TensorFlow's record reader (which
-    takes a file ending inside a record's first 12 bytes for a clean end)."""
+    """What is wrong with ``event_file``, if anything, by TensorFlow's TF1 record reader (tflearn's
+    graph mode cannot iterate tf.data): it takes a cut in a record's 12-byte header for an end."""
     import tensorflow as tf
 
     size, offset = os.path.getsize(event_file), 0  # the size first: a file being written grows
@@ -98,9 +92,8 @@ def damage_in(event_file: Path) -> str | None:
                 f"the event file {event_file} is damaged: it has a corrupted record at byte "
                 f"{offset} (the record fails its checksum: a byte of it changed)"
             )
-    if 0 < size <= offset:  # read to the end (a file still being written may have grown)
+    if 0 < size <= offset:  # read to the end, and not empty: a writer saves a record at once
         return None
-    # Empty files too: TensorBoard's writer saves a first record as soon as it creates the file.
     return (
         f"the event file {event_file} is damaged: it is cut short at byte {offset}, inside a "
         "record (a crash or a full disk stopped its writer there; if the run is still training, "
@@ -109,13 +102,11 @@ def damage_in(event_file: Path) -> str | None:
 
 
 def read_scalars(run: Run | str | os.PathLike[str]) -> Curves:
-    """Every scalar logged by ``run`` (a :class:`Run` or its folder), keyed by tag, prefixed with
-    its subfolder if any (``validation/epoch_accuracy``). Raises ``FileNotFoundError`` if there is
-    none (never trained), :class:`DamagedLogError` if none because of damage."""
+    """Every scalar of ``run`` (or a folder) by tag, prefixed with its subfolder if any; raises
+    ``FileNotFoundError`` if none (never trained), :class:`DamagedLogError` if none for damage."""
     folder = run.folder if isinstance(run, Run) else Path(run)
     files = sorted(folder.rglob("events.out.tfevents.*")) if folder.is_dir() else []
-    state = tuple((f, s.st_size, s.st_mtime_ns) for f in files for s in [f.stat()])
-    curves = _read(folder, state)
+    curves = _read(folder, tuple((f, s.st_size, s.st_mtime_ns) for f in files for s in [f.stat()]))
     if not curves and curves.damage:
         raise DamagedLogError(
             f"No TensorBoard scalars could be read under {folder}: {'; '.join(curves.damage)}. "
@@ -165,8 +156,7 @@ def metrics_of(curves: Curves) -> Metrics:
     """The tags of the framework that wrote ``curves`` (Keras writes ``validation/``)."""
     if any(tag.startswith("validation/") for tag in curves):
         return KERAS
-    measured = any(tag.startswith(f"{TRAINING_PASS_FOLDER}/") for tag in curves)
-    return TFLEARN if measured else TFLEARN_RUNNING_AVERAGES
+    return TFLEARN if TFLEARN.train_accuracy in curves else TFLEARN_RUNNING_AVERAGES
 
 
 def start_time(curves: Curves) -> float:

@@ -1,8 +1,5 @@
-"""TensorFlow settings that must be in the environment before TensorFlow is first imported.
-
-``import dl101`` runs this first, and the notebooks import dl101 before TensorFlow. Each is set
-only where the user has not set it: ``TF_ENABLE_ONEDNN_OPTS=0 jupyter lab`` still turns oneDNN off.
-"""
+"""Settings TensorFlow reads as it is first imported: ``import dl101`` runs this first, setting each
+one the user has not (``TF_ENABLE_ONEDNN_OPTS=0 jupyter lab`` still turns oneDNN off)."""
 
 from __future__ import annotations
 

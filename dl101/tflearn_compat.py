@@ -1,7 +1,5 @@
-"""Make tflearn 0.5.0, unmaintained since 2020, work cleanly on today's TensorFlow: import this
-before ``import tflearn``. tflearn switches TensorFlow into graph (TF1) mode for the whole process,
-so Keras code must run in a kernel that never imported this module.
-"""
+"""Make tflearn 0.5.0 (unmaintained since 2020) work on today's TensorFlow: import this before it.
+tflearn puts TensorFlow in graph mode for the process: run Keras where this was never imported."""
 
 from __future__ import annotations
 
@@ -24,12 +22,10 @@ from IPython import get_ipython
 from IPython.display import Pretty, display
 from tensorflow.python.util import nest
 
-# TensorFlow's deprecation messages, and scipy's about the namespace tflearn's own random
-# rotation uses, would bury the training output.
+# Deprecation messages (TensorFlow's, scipy's on tflearn's rotation) would bury training output.
 tf.get_logger().setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"tflearn\b.*")
-# tflearn does not import without these old names: TensorFlow 2.13 renamed is_sequence, Pillow 10
-# ANTIALIAS.
+# Old names tflearn needs to import: TensorFlow 2.13 renamed is_sequence, Pillow 10 ANTIALIAS.
 nest.is_sequence = nest.is_nested
 setattr(PIL.Image, "ANTIALIAS", PIL.Image.Resampling.LANCZOS)  # noqa: B010
 
@@ -78,12 +74,8 @@ class _TerminalProgress(tflearn.callbacks.TermLogger):
 
 
 class _JupyterProgress(_TerminalProgress):
-    """In Jupyter, one progress display redrawn in place instead of one output per step.
-
-    tflearn imports ``clear_output`` from where IPython 8 no longer has it and falls back to
-    terminal escape codes: every step became a new output (2,000 for the OR example). Updating
-    one display, unlike clearing the cell, keeps what the cell printed before and after.
-    """
+    """In Jupyter, one progress display redrawn in place, keeping the cell's other output: tflearn
+    looks for ``clear_output`` where IPython 8 no longer has it, and made each step a new output."""
 
     _display: Any = None
     _last_update = 0.0
@@ -166,11 +158,8 @@ tflearn.initializations.xavier = xavier
 
 
 def new_graph(seed: int = 0) -> None:
-    """Start an empty, seeded graph: call it at the top of every cell that defines a model.
-
-    tflearn builds every model in TensorFlow's default graph, where a second one fails deep inside
-    tflearn. The seed repeats the starting weights and the shuffling order from run to run.
-    """
+    """Start an empty graph, seeded (the same starting weights and shuffling), in every cell that
+    defines a model: tflearn builds each in TensorFlow's default graph, where a second one fails."""
     tf.compat.v1.reset_default_graph()
     tf.compat.v1.set_random_seed(seed)
     np.random.seed(seed)

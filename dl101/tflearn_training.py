@@ -1,8 +1,5 @@
-"""The article's way to build and train a tflearn network on CIFAR-10, written once.
-
-The network itself stays in each notebook. Preprocessing and augmentation belong to the graph
-they were built in: call these functions after :func:`new_graph`, in the cell that builds the model.
-"""
+"""The article's way to train a tflearn network on CIFAR-10 (the network stays in each notebook).
+Preprocessing and augmentation belong to their graph: call them after :func:`new_graph`."""
 
 from __future__ import annotations
 
@@ -33,16 +30,14 @@ import tflearn
 from tflearn.data_preprocessing import ImagePreprocessing
 from tflearn.utils import feed_dict_builder
 
-# TensorBoard's Custom Scalars tab: one chart per quantity, measured training beside validation.
-# Every run writes this layout; TensorBoard shows it once.
+# TensorBoard's Custom Scalars tab, written by every run and shown once: training beside validation.
 LAYOUT_CATEGORY = "Training and validation, after every epoch"
 _CHARTS = [
     {"title": quantity, "multiline": {"tag": [rf"^{quantity}/(Training|Validation)$"]}}
     for quantity in ("Accuracy", "Loss")
 ]
 LAYOUT = layout_pb2.Layout(category=[{"title": LAYOUT_CATEGORY, "chart": _CHARTS}])
-# Whatever the training batch, so that runs plotted by the clock (experiment 3) pay the same for
-# being measured.
+# Whatever the training batch: runs plotted by the clock (experiment 3) pay the same to be measured.
 MEASURING_BATCH_SIZE = 250
 
 
@@ -63,12 +58,9 @@ def article_augmentation() -> BatchImageAugmentation:
 
 
 class TrainingPass(tflearn.callbacks.Callback):
-    """After every epoch, measure accuracy on the training images exactly as validation is measured.
-
-    tflearn's own "acc" averages mini-batches of augmented images, dropout on, while the weights
-    change: not comparable with validation's. This logs the first 10,000 training images' accuracy
-    and loss under ``<run>/training_pass`` and prints one line per epoch instead of tflearn's.
-    """
+    """After every epoch, log the first 10,000 training images' accuracy and loss exactly as
+    validation measures them (tflearn's "acc" averages augmented mini-batches, dropout on, while
+    weights change) under ``<run>/training_pass``; print a line an epoch instead of tflearn's."""
 
     def __init__(self, model: tflearn.DNN, images: np.ndarray, labels: np.ndarray, run: Run):
         super().__init__()
@@ -117,8 +109,7 @@ def train(
     training_data: tuple[np.ndarray, np.ndarray],
     validation_data: tuple[np.ndarray, np.ndarray],
 ) -> tflearn.DNN:
-    """Show ``network``'s layers, then train it with ``run``'s settings as the article does
-    (experiment_0_few_layers writes it out), measured by :class:`TrainingPass` every epoch."""
+    """Show ``network``'s layers, then train it with ``run``'s settings as the article does."""
     images, labels = training_data
     if len(images) != run.training_examples:
         raise ValueError(
@@ -164,8 +155,7 @@ class LayerSummary:
     def _repr_markdown_(self) -> str:
         lines = ["| layer | output shape | weights and biases |", "|---|---|---:|"]
         for name, shape, parameters in self.rows:
-            shown = "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
-            lines.append(f"| {name} | {shown} | {parameters:,} |")
+            lines.append(f"| {name} | ({', '.join(map(str, shape))}) | {parameters:,} |")
         total = sum(parameters for _, _, parameters in self.rows)
         return "\n".join([*lines, f"| **total** | | **{total:,}** |"])
 

@@ -16,8 +16,7 @@ from dl101.paths import REPO_ROOT
 
 import numpy as np
 
-# Fewer seeds than this tell too little to judge by: with one, "every seed" is one run again.
-MIN_SEEDS = 3
+MIN_SEEDS = 3  # fewer tell too little to judge by: with one, "every seed" is one run again
 SEEDS = 5  # what the study trains (maintainers/seed_study.py), for the odds the rule quotes
 RULE = (
     "Each part of a claim is a margin between two runs, measured in every seed of the study. "
@@ -47,8 +46,7 @@ def judge(margins: Sequence[float], holds: Callable[[float], bool]) -> Outcome:
 
 
 def spread(values: Sequence[float], decimals: int = 1, percent: bool = False) -> str:
-    """Mean ± sample sd (range) over seeds, in points (``+0.3 ± 0.6 (-0.4 to +1.1)``) or, with
-    ``percent``, as accuracies (``64.9% ± 0.8 (63.8% to 66.0%)``)."""
+    """Mean ± sample sd (range) over seeds, in points or, with ``percent``, as accuracies."""
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     number, unit = (f".{decimals}f", "%") if percent else (f"+.{decimals}f", "")
     mean, low, high = (
@@ -60,8 +58,7 @@ def spread(values: Sequence[float], decimals: int = 1, percent: bool = False) ->
 
 @dataclass(frozen=True)
 class RunNumbers:
-    """One run's accuracies after every epoch and when each epoch ended, as tables and verdicts
-    read them: from its logs (:func:`dl101.reports.summarize`), a study record or a ``full`` run."""
+    """A run's accuracy after every epoch and when each ended: from logs, a record or a summary."""
 
     validation_accuracy: np.ndarray
     training_accuracy: np.ndarray
@@ -93,8 +90,7 @@ class RunNumbers:
 
     @property
     def shortfall(self) -> str:
-        """Why the logs may stop before the end of training (``"only 2 of 3 epochs logged"``,
-        ``"damaged log"``), or ``""``: a partial run's final numbers are not judged."""
+        """Why the logs may stop before training ended, or ``""``: a partial run is not judged."""
         planned = self.settings.get("epochs")
         if isinstance(planned, int) and len(self.validation_accuracy) < planned:
             return f"only {len(self.validation_accuracy)} of {planned} epochs logged"
@@ -105,16 +101,12 @@ class RunNumbers:
         return bool(self.shortfall)
 
 
-# The seed study's numbers: run name -> seed -> that run's numbers.
-Records = Mapping[str, Mapping[int, RunNumbers]]
-
-# The profile the seed study (maintainers.seed_study) trains in, and its records: one a run and seed.
-PROFILE = "cpu"
-RECORDS_DIR = REPO_ROOT / "results" / "seed_study" / "runs"
+Records = Mapping[str, Mapping[int, RunNumbers]]  # the seed study's: run name -> seed -> numbers
+PROFILE = "cpu"  # the profile the seed study (maintainers.seed_study) trains in
+RECORDS_DIR = REPO_ROOT / "results" / "seed_study" / "runs"  # one record a run and seed
 RECORDS_VARIABLE = "DL101_SEED_STUDY_DIR"  # tests point the study at a folder of their own
 
-# The notebook runs ("<experiment>/<label>") each study record stands for (the same training), in
-# the order the study looks for them; keras_mnist's runs are recorded by label, after the prefix.
+# The notebook runs ("<experiment>/<label>") each study record stands for, in the order looked for.
 STANDS_FOR: Mapping[str, tuple[str, ...]] = {
     "few_layers": ("experiment_0/few_layers",),
     "linear": ("experiment_0/linear",),
@@ -127,7 +119,7 @@ STANDS_FOR: Mapping[str, tuple[str, ...]] = {
     "lr_0.0001": ("experiment_4_learning_rate/lr_0.0001",),
     "lr_0.01": ("experiment_4_learning_rate/lr_0.01",),
 }
-MNIST_RECORD_PREFIX = "mnist_"
+MNIST_RECORD_PREFIX = "mnist_"  # keras_mnist's runs are recorded by label, after this prefix
 
 
 def label_in(experiment: str, record: str) -> str:
@@ -151,15 +143,13 @@ def load_records() -> list[dict[str, Any]]:
     records = []
     for path in sorted(records_dir().glob("*/seed_*.json")):
         try:
-            record = json.loads(path.read_text())
+            records.append(json.loads(path.read_text()))
         except (OSError, ValueError) as error:
             raise ValueError(
                 f"The seed-study record {path} cannot be read ({error}): delete it and run "
                 "`make seeds` again to train that run anew."
             ) from None
-        if record.get("profile") == PROFILE:
-            records.append(record)
-    return records
+    return [record for record in records if record.get("profile") == PROFILE]
 
 
 def load_numbers(records: Sequence[Mapping[str, Any]] | None = None) -> Records:
@@ -176,8 +166,7 @@ def load_numbers(records: Sequence[Mapping[str, Any]] | None = None) -> Records:
     return numbers
 
 
-# The `full` profile's runs, one seed each, as maintainers.results_archive publishes them.
-FULL_SUMMARY = REPO_ROOT / "results" / "full" / "summary.json"
+FULL_SUMMARY = REPO_ROOT / "results" / "full" / "summary.json"  # the `full` runs, one seed each
 
 
 def published_entries(summary: Path = FULL_SUMMARY) -> dict[str, dict[str, Any]]:
@@ -192,8 +181,7 @@ def full_run_numbers(notebook: str, summary: Path = FULL_SUMMARY) -> dict[str, R
 
 
 def summary_numbers(numbers: Mapping[str, Mapping[str, float]]) -> dict[str, RunNumbers]:
-    """Runs known by their final numbers alone, by label: as two-epoch curves whose highest point
-    is the best validation accuracy and last the final, every number a claim reads is the run's."""
+    """Runs known by final numbers alone, by label: two-epoch curves, best then final validation."""
     return {
         label: RunNumbers(
             np.array([run["best_validation_accuracy"], run["final_validation_accuracy"]]),

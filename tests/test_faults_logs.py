@@ -103,7 +103,7 @@ def test_a_damaged_file_is_read_up_to_the_damage_named_and_shown_partial(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # warned once: the files have not changed since
         table = reports.results_table([copy])
-    assert table["small"].final_validation_accuracy == pytest.approx(intact[epoch - 1])
+    assert table.rows[0].final_validation_accuracy == pytest.approx(intact[epoch - 1])
     markdown = table.to_markdown()
     assert f"| small (partial: only {epoch} of 3 epochs logged) |" in markdown
     assert f"The event file {damaged} is damaged: {found.format(at=at)}" in markdown
@@ -138,7 +138,7 @@ def test_an_intact_run_is_not_partial(trained: runs.Run) -> None:
         table = reports.results_table([trained])
 
     assert all(tensorboard_logs.damage_in(f) is None for f in trained.folder.rglob("events.*"))
-    assert not table["small"].partial and "partial" not in table.to_markdown()
+    assert not table.rows[0].partial and "partial" not in table.to_markdown()
 
 
 def test_files_damaged_before_any_scalar_are_damaged_not_untrained(copy: runs.Run) -> None:

@@ -159,14 +159,14 @@ def test_the_results_table_and_the_plots_show_the_logged_curves(trained: dict) -
     trained_runs = [run for run, _, _ in trained.values()]
     table = reports.results_table(trained_runs)
 
-    for name, run in zip(trained, trained_runs, strict=True):
+    for row, run in zip(table.rows, trained_runs, strict=True):
         scalars = tensorboard_logs.read_scalars(run)
         validation = scalars["Accuracy/Validation"].values
         training = scalars[tensorboard_logs.TFLEARN.train_accuracy].values
-        assert table[name].final_validation_accuracy == pytest.approx(validation[-1])
-        assert table[name].best_validation_accuracy == pytest.approx(validation.max())
-        assert table[name].gap == pytest.approx(training[-1] - validation[-1])
-        assert table[name].wall_time_seconds > 0
+        assert row.final_validation_accuracy == pytest.approx(validation[-1])
+        assert row.best_validation_accuracy == pytest.approx(validation.max())
+        assert row.gap == pytest.approx(training[-1] - validation[-1])
+        assert row.wall_time_seconds > 0
     rows = table.to_markdown().splitlines()[2:]
     assert [row.split(" | ")[0] for row in rows] == ["| short", "| long"]
     for x_axis, label in (("epoch", "epoch"), ("time", "seconds since the run started")):
