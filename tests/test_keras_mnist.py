@@ -109,15 +109,17 @@ def test_the_seed_study_runs_the_notebook_with_a_seed_and_records_every_model(
 
     # Seed 0 is recorded already (made up here): only seed 1 is run.
     for name in seed_study.NOTEBOOK_RUNS["keras_mnist"]:
-        path = verdicts.record_path(f"mnist_{name}", 0)
+        path = verdicts.record_path(verdicts.MNIST_RECORD_PREFIX + name, 0)
         path.parent.mkdir(parents=True)
         path.write_text("{}")
 
     assert seed_study.main(["--profile", "smoke", "--seeds", "2", "--runs", "keras_mnist"]) == 0
 
     for name in MODELS:
-        record = json.loads(verdicts.record_path(f"mnist_{name}", 1).read_text())
+        record = json.loads(
+            verdicts.record_path(verdicts.MNIST_RECORD_PREFIX + name, 1).read_text()
+        )
         assert record["settings"]["seed"] == 1 and record["profile"] == "smoke", name
         assert len(record["validation_accuracy"]) == 1  # one epoch in the smoke profile
-    assert verdicts.record_path("mnist_convnet", 0).read_text() == "{}"
+    assert verdicts.record_path(verdicts.MNIST_RECORD_PREFIX + "convnet", 0).read_text() == "{}"
     assert seed_study.missing(range(2), ["keras_mnist"]) == []
