@@ -27,9 +27,11 @@ outputs: $(TOOLS_INSTALLED)
 
 # Maintainers: run notebooks in the full profile (hours each on a CPU), then publish what they
 # measured in results/full/. Logs go to logs/full, apart from the everyday runs.
+FULL_LOGS = $(CURDIR)/logs/full
+FULL_EXECUTED = executed/full
 full-results: $(TOOLS_INSTALLED)
-	DL101_LOG_DIR=$(CURDIR)/logs/full $(BIN)/python -m maintainers.run_notebooks --profile full --output-dir executed/full $(NOTEBOOKS)
-	$(BIN)/python -m maintainers.results_archive --profile full
+	DL101_LOG_DIR=$(FULL_LOGS) $(BIN)/python -m maintainers.run_notebooks --profile full --output-dir $(FULL_EXECUTED) $(NOTEBOOKS)
+	$(BIN)/python -m maintainers.results_archive --profile full --log-dir $(FULL_LOGS) --executed-dir $(FULL_EXECUTED)
 	$(BIN)/python -m maintainers.results_section
 
 # Maintainers: the seed study, every distinct CIFAR-10 run and keras_mnist with seeds 0-4 in the cpu profile

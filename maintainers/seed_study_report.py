@@ -23,12 +23,19 @@ from maintainers.notebook_outputs import machine_text
 import numpy as np
 
 PAGE_DIR = verdicts.RECORDS_DIR.parent
+
+
+def _records_of(*compared: claims.Claim) -> tuple[str, ...]:
+    """The study records the claims compare, each once, in the claims' order."""
+    return tuple(dict.fromkeys(record for claim in compared for record in claim.roles.values()))
+
+
 # Each plot: a title and the study runs it draws.
 PLOTS = {
-    "depth": (claims.DEPTH.title, ("few_layers", "three_layer_sets")),
-    "dropout_and_l2": ("Experiments 1 and 2: dropout and L2", ("base", "base_dropout", "base_l2")),
-    "batch_size": (claims.BATCH_SIZE.title, ("batch_50", "batch_2000", "batch_2000_lr_down", "batch_2000_lr_up")),
-    "learning_rate": (claims.LEARNING_RATE.title, ("lr_0.0001", "base_dropout", "lr_0.01")),
+    "depth": (claims.DEPTH.title, _records_of(claims.DEPTH)),
+    "dropout_and_l2": ("Experiments 1 and 2: dropout and L2", _records_of(claims.DROPOUT, claims.L2)),
+    "batch_size": (claims.BATCH_SIZE.title, _records_of(claims.BATCH_SIZE, claims.LEARNING_RATE_SCALING)),
+    "learning_rate": (claims.LEARNING_RATE.title, _records_of(claims.LEARNING_RATE)),
 }  # fmt: skip
 
 
