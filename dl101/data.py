@@ -262,7 +262,8 @@ def _check_examples(path: Path, images: np.ndarray, labels: np.ndarray, holder: 
 def load_cifar10(data_dir: _Folder = None) -> _Splits:
     """``(X_train, y_train), (X_test, y_test)``: float32 (N, 32, 32, 3) in [0, 1], labels 0-9."""
     images, labels = [], []
-    for path in [find_cifar10(data_dir) / name for name in CIFAR10_FILES]:
+    folder = find_cifar10(data_dir)
+    for path in [folder / name for name in CIFAR10_FILES]:
         with _reading(path), open(path, "rb") as file:
             batch = _BatchUnpickler(file, encoding="latin1").load()
             labels.append(np.asarray(batch["labels"], dtype=np.int64))
